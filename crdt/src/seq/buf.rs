@@ -1,0 +1,211 @@
+//! Leaf content buffers: the visible elements of one tree leaf, stored contiguously.
+
+use super::metrics::{Len, Unit};
+use crate::value::Value;
+
+/// Content stored in a sequence: text (a `String` per leaf) or values (a `Vec<Value>` per leaf).
+/// Offsets are in elements (chars or values) unless a [`Unit`] says otherwise; `len` is the
+/// buffer's cached [`Len`], passed in so ASCII leaves convert offsets for free.
+pub(crate) trait Buf: Default + Clone + std::fmt::Debug {
+    /// Borrowed content (`str` or `[Value]`).
+    type Slice: ?Sized;
+    /// Owned content (`String` or `Vec<Value>`).
+    type Owned: Default + Clone + std::fmt::Debug + AsRef<Self::Slice>;
+
+    /// Measures content.
+    fn measure(s: &Self::Slice) -> Len;
+    /// Number of elements of content.
+    fn count(s: &Self::Slice) -> usize;
+    /// The content of `n` elements starting at element `at` of `s`.
+    fn sub_slice(s: &Self::Slice, at: usize, n: usize) -> &Self::Slice;
+    /// The first `n` elements of `s` and the rest (O(n)).
+    fn split_front(s: &Self::Slice, n: usize) -> (&Self::Slice, &Self::Slice);
+    /// Inserts `s` at element offset `at`.
+    fn insert(&mut self, len: Len, at: usize, s: &Self::Slice);
+    /// Removes `n` elements at `at`; appends them to `out` when given. Returns their length.
+    fn remove(&mut self, len: Len, at: usize, n: usize, out: Option<&mut Self::Owned>) -> Len;
+    /// Splits off everything from element `at` on.
+    fn split_off(&mut self, len: Len, at: usize) -> Self;
+    /// Length of `n` elements from `at`.
+    fn measure_range(&self, len: Len, at: usize, n: usize) -> Len;
+    /// Element offset of the position `off` counted in `unit`; `None` when `off` falls inside a
+    /// character (UTF-16 or UTF-8 units) or past the end.
+    fn to_elems(&self, len: Len, unit: Unit, off: usize) -> Option<usize>;
+    /// Appends elements `at..at+n` to `out`.
+    fn copy_to(&self, len: Len, at: usize, n: usize, out: &mut Self::Owned);
+    /// Appends `s` to `out`.
+    fn extend_owned(out: &mut Self::Owned, s: &Self::Slice);
+}
+
+/// Text content of a leaf.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TextBuf(pub(crate) String);
+
+impl TextBuf {
+    fn byte_at(&self, len: Len, at: usize) -> usize {
+        if len.is_uniform() {
+            return at;
+        }
+        self.0
+            .char_indices()
+            .nth(at)
+            .map_or(self.0.len(), |(b, _)| b)
+    }
+}
+
+impl Buf for TextBuf {
+    type Slice = str;
+    type Owned = String;
+
+    fn measure(s: &str) -> Len {
+        Len::of_str(s)
+    }
+
+    fn count(s: &str) -> usize {
+        if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().count()
+        }
+    }
+
+    fn sub_slice(s: &str, at: usize, n: usize) -> &str {
+        let (_, rest) = Self::split_front(s, at);
+        Self::split_front(rest, n).0
+    }
+
+    fn split_front(s: &str, n: usize) -> (&str, &str) {
+        let b = s.char_indices().nth(n).map_or(s.len(), |(b, _)| b);
+        s.split_at(b)
+    }
+
+    fn insert(&mut self, len: Len, at: usize, s: &str) {
+        let b = self.byte_at(len, at);
+        self.0.insert_str(b, s);
+    }
+
+    fn remove(&mut self, len: Len, at: usize, n: usize, out: Option<&mut String>) -> Len {
+        let start = self.byte_at(len, at);
+        let end = if len.is_uniform() {
+            at + n
+        } else {
+            let tail = self.0.get(start..).unwrap_or_default();
+            start + tail.char_indices().nth(n).map_or(tail.len(), |(b, _)| b)
+        };
+        let removed = self.0.get(start..end).unwrap_or_default();
+        let m = Len::of_str(removed);
+        if let Some(out) = out {
+            out.push_str(removed);
+        }
+        self.0.replace_range(start..end, "");
+        m
+    }
+
+    fn split_off(&mut self, len: Len, at: usize) -> Self {
+        let b = self.byte_at(len, at);
+        TextBuf(self.0.split_off(b))
+    }
+
+    fn measure_range(&self, len: Len, at: usize, n: usize) -> Len {
+        if len.is_uniform() {
+            return Len::uniform(n as u32);
+        }
+        let start = self.byte_at(len, at);
+        let tail = self.0.get(start..).unwrap_or_default();
+        Len::of_str(Self::sub_slice(tail, 0, n))
+    }
+
+    fn to_elems(&self, len: Len, unit: Unit, off: usize) -> Option<usize> {
+        if off > len.get(unit) {
+            return None;
+        }
+        if len.is_uniform() || unit == Unit::Char {
+            return Some(off);
+        }
+        let mut acc = 0usize;
+        for (i, c) in self.0.chars().enumerate() {
+            if acc == off {
+                return Some(i);
+            }
+            if acc > off {
+                return None;
+            }
+            acc += match unit {
+                Unit::Utf16 => c.len_utf16(),
+                _ => c.len_utf8(),
+            };
+        }
+        (acc == off).then_some(len.chars as usize)
+    }
+
+    fn copy_to(&self, len: Len, at: usize, n: usize, out: &mut String) {
+        let start = self.byte_at(len, at);
+        let tail = self.0.get(start..).unwrap_or_default();
+        out.push_str(Self::sub_slice(tail, 0, n));
+    }
+
+    fn extend_owned(out: &mut String, s: &str) {
+        out.push_str(s);
+    }
+}
+
+/// Value content of a list leaf.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ListBuf(pub(crate) Vec<Value>);
+
+impl Buf for ListBuf {
+    type Slice = [Value];
+    type Owned = Vec<Value>;
+
+    fn measure(s: &[Value]) -> Len {
+        Len::uniform(s.len() as u32)
+    }
+
+    fn count(s: &[Value]) -> usize {
+        s.len()
+    }
+
+    fn sub_slice(s: &[Value], at: usize, n: usize) -> &[Value] {
+        s.get(at..at + n).unwrap_or_default()
+    }
+
+    fn split_front(s: &[Value], n: usize) -> (&[Value], &[Value]) {
+        s.split_at(n.min(s.len()))
+    }
+
+    fn insert(&mut self, _len: Len, at: usize, s: &[Value]) {
+        let at = at.min(self.0.len());
+        self.0.splice(at..at, s.iter().cloned());
+    }
+
+    fn remove(&mut self, _len: Len, at: usize, n: usize, out: Option<&mut Vec<Value>>) -> Len {
+        let end = (at + n).min(self.0.len());
+        let at = at.min(end);
+        let removed = self.0.drain(at..end);
+        match out {
+            Some(out) => out.extend(removed),
+            None => drop(removed),
+        }
+        Len::uniform((end - at) as u32)
+    }
+
+    fn split_off(&mut self, _len: Len, at: usize) -> Self {
+        ListBuf(self.0.split_off(at.min(self.0.len())))
+    }
+
+    fn measure_range(&self, _len: Len, _at: usize, n: usize) -> Len {
+        Len::uniform(n as u32)
+    }
+
+    fn to_elems(&self, len: Len, _unit: Unit, off: usize) -> Option<usize> {
+        (off <= len.chars as usize).then_some(off)
+    }
+
+    fn copy_to(&self, _len: Len, at: usize, n: usize, out: &mut Vec<Value>) {
+        out.extend(self.0.iter().skip(at).take(n).cloned());
+    }
+
+    fn extend_owned(out: &mut Vec<Value>, s: &[Value]) {
+        out.extend_from_slice(s);
+    }
+}

@@ -1,0 +1,139 @@
+//! [`LeafIndex`]: which tree leaf holds each element, by local version — the id → position index
+//! used by remote operations, deletions by id, cursors and encoding.
+//!
+//! Local versions are dense, so the index is a two-level table: one word per chunk of 64 local
+//! versions holding the leaf of the whole chunk, or (when the chunk's elements sit in several
+//! leaves) the number of a 64-entry detail block. Lookups are two loads; moving runs to a new leaf
+//! writes their entries; typing (which keeps appending to one leaf) writes nothing new.
+
+use crate::id::Lv;
+
+const CHUNK: u32 = 64;
+/// Marks a chunk word that refers to a detail block.
+const DETAIL: u32 = 1 << 31;
+/// No leaf (never assigned).
+const UNSET: u32 = DETAIL - 1;
+
+/// Local version → leaf.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LeafIndex {
+    chunks: Vec<u32>,
+    details: Vec<[u32; CHUNK as usize]>,
+    free: Vec<u32>,
+}
+
+impl LeafIndex {
+    /// The leaf holding `lv` (for a local version that is no sequence element, possibly some
+    /// leaf that does not hold it: callers check).
+    pub(crate) fn get(&self, lv: Lv) -> Option<u32> {
+        let c = *self.chunks.get((lv / CHUNK) as usize)?;
+        let leaf = if c & DETAIL == 0 {
+            c
+        } else {
+            *self
+                .details
+                .get((c & !DETAIL) as usize)?
+                .get((lv % CHUNK) as usize)?
+        };
+        (leaf != UNSET).then_some(leaf)
+    }
+
+    /// Records that `start..end` now lives in `leaf`.
+    pub(crate) fn set(&mut self, start: Lv, end: Lv, leaf: u32) {
+        if start >= end {
+            return;
+        }
+        let last_chunk = ((end - 1) / CHUNK) as usize;
+        if self.chunks.len() <= last_chunk {
+            self.chunks.resize(last_chunk + 1, UNSET);
+        }
+        let mut lv = start;
+        while lv < end {
+            let c = (lv / CHUNK) as usize;
+            let a = lv % CHUNK;
+            let b = (end - c as u32 * CHUNK).min(CHUNK);
+            lv = c as u32 * CHUNK + b;
+            let word = self.chunks[c];
+            // A whole chunk, or one with nothing in it yet (entries never assigned belong to
+            // no tree, and callers check that the leaf really holds the element).
+            if a == 0 && b == CHUNK || word == UNSET {
+                self.release(word);
+                self.chunks[c] = leaf;
+                continue;
+            }
+            if word == leaf {
+                continue;
+            }
+            let d = if word & DETAIL == 0 {
+                let d = self.alloc(word);
+                self.chunks[c] = DETAIL | d;
+                d
+            } else {
+                word & !DETAIL
+            };
+            let block = &mut self.details[d as usize];
+            block[a as usize..b as usize].fill(leaf);
+            // A block that became uniform folds back into its chunk word (checked when a write
+            // reaches the end of the chunk, as appends do).
+            if b == CHUNK && block.iter().all(|x| *x == leaf) {
+                self.release(DETAIL | d);
+                self.chunks[c] = leaf;
+            }
+        }
+    }
+
+    fn alloc(&mut self, fill: u32) -> u32 {
+        match self.free.pop() {
+            Some(d) => {
+                self.details[d as usize] = [fill; CHUNK as usize];
+                d
+            }
+            None => {
+                self.details.push([fill; CHUNK as usize]);
+                (self.details.len() - 1) as u32
+            }
+        }
+    }
+
+    fn release(&mut self, word: u32) {
+        if word & DETAIL != 0 {
+            self.free.push(word & !DETAIL);
+        }
+    }
+
+    /// Bytes held (for memory accounting and tests).
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.chunks.len() * 4 + (self.details.len() - self.free.len()) * 256
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_overwrites_ranges_across_chunks() {
+        let mut ix = LeafIndex::default();
+        ix.set(0, 10, 1);
+        ix.set(10, 200, 1);
+        assert_eq!(ix.bytes(), 16, "uniform chunks need no detail blocks");
+        ix.set(5, 8, 2);
+        assert_eq!(ix.get(4), Some(1));
+        assert_eq!(ix.get(5), Some(2));
+        assert_eq!(ix.get(7), Some(2));
+        assert_eq!(ix.get(8), Some(1));
+        assert_eq!(ix.get(199), Some(1));
+        ix.set(5, 64, 1);
+        assert_eq!(ix.bytes(), 16, "a block that became uniform is released");
+        ix.set(60, 140, 3);
+        assert_eq!(ix.get(59), Some(1));
+        assert_eq!(ix.get(60), Some(3));
+        assert_eq!(ix.get(139), Some(3));
+        assert_eq!(ix.get(140), Some(1));
+        assert_eq!(ix.get(300), None);
+        ix.set(300, 301, 4);
+        assert_eq!(ix.get(300), Some(4));
+        assert_eq!(ix.get(1000), None);
+    }
+}

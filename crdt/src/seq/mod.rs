@@ -1,0 +1,12 @@
+//! The sequence core shared by text and lists: runs of elements in a B-tree with cached lengths,
+//! the id index, and the integration rule for concurrent inserts (see `README.md`).
+
+pub(crate) mod buf;
+pub(crate) mod index;
+pub(crate) mod integrate;
+pub(crate) mod lazy;
+pub(crate) mod metrics;
+pub(crate) mod run;
+pub(crate) mod tree;
+
+pub use metrics::{Len, Unit};

@@ -1,0 +1,1303 @@
+//! [`SeqTree`]: the B-tree of [`Run`]s that stores one sequence, with visible lengths cached per
+//! node in every unit so that a position lookup is O(log n), a cursor cache for sequential typing,
+//! and a [`LeafIndex`] from local versions to leaves for operations that name elements by id.
+//!
+//! Nodes live in arenas (`Vec`s) and refer to each other by index; leaves are never freed, and a
+//! split keeps the left half in place, so leaf 0 is always the first leaf.
+
+use super::buf::Buf;
+use super::index::LeafIndex;
+use super::metrics::{Len, Unit};
+use super::run::{MAX_RUN_LEN, Run};
+use crate::id::{Lv, NO_LV, ReplicaId};
+use crate::span::Span;
+
+/// Most runs a leaf holds before it splits.
+const MAX_RUNS: usize = 32;
+/// Most content bytes (text) or values (lists) a leaf holds before it splits.
+const MAX_LEAF_CONTENT: u32 = 2048;
+/// Most children an internal node holds before it splits.
+const MAX_FANOUT: usize = 32;
+const NONE: u32 = u32::MAX;
+
+/// What the sequence needs to know about local versions from the document's id map.
+pub(crate) trait LvInfo {
+    /// The replica that created `lv`.
+    fn replica_of(&self, lv: Lv) -> ReplicaId;
+    /// True when `b` is the element right after `a` in the same replica's clock.
+    fn contiguous(&self, a: Lv, b: Lv) -> bool;
+}
+
+/// A position that does not exist in the sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PosError {
+    /// Past the end; `len` is the current length in the same unit.
+    OutOfRange { len: usize },
+    /// Inside a character (a UTF-16 surrogate pair or a multi-byte UTF-8 sequence).
+    InsideChar,
+}
+
+/// A reference to an element that this tree does not hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UnknownLv;
+
+pub(crate) struct Leaf<B> {
+    pub(crate) runs: Vec<Run>,
+    pub(crate) buf: B,
+    pub(crate) len: Len,
+    parent: u32,
+    /// Index of this leaf among its parent's children.
+    slot: u32,
+    pub(crate) next: u32,
+    prev: u32,
+}
+
+struct Node {
+    children: Vec<u32>,
+    lens: Vec<Len>,
+    parent: u32,
+    /// Index of this node among its parent's children.
+    slot: u32,
+    leaf_children: bool,
+}
+
+/// A point between elements: before element `off` of run `run` of `leaf`
+/// (`run == runs.len()` and `off == 0` means the end of the leaf).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Place {
+    pub(crate) leaf: u32,
+    pub(crate) run: usize,
+    pub(crate) off: u32,
+}
+
+/// The sequence of one text or list.
+pub(crate) struct SeqTree<B: Buf> {
+    pub(crate) leaves: Vec<Leaf<B>>,
+    nodes: Vec<Node>,
+    root: u32,
+    last_leaf: u32,
+    total: Len,
+    pub(crate) index: LeafIndex,
+    /// The leaf of the last local edit and the length of everything before it.
+    cache: Option<(u32, Len)>,
+    /// Where the last local insert ended, while nothing else has changed: typing on continues
+    /// that run without a search.
+    hot: Option<Hot>,
+}
+
+/// The end of the last locally inserted run.
+#[derive(Clone, Copy, Debug)]
+struct Hot {
+    leaf: u32,
+    run: usize,
+    /// Visible elements of the leaf before the end of the run.
+    elem: usize,
+    /// Visible length of the document before the end of the run.
+    pos: Len,
+    /// Local version right after the run.
+    next: Lv,
+    /// False once elements after the run were deleted (backspace): typing then needs a search
+    /// (the insert goes after the new tombstones), but further backspaces stay fast.
+    extend: bool,
+}
+
+impl<B: Buf> Default for SeqTree<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The result of a local insert: where it went.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Inserted {
+    /// Visible length before the insertion point.
+    pub(crate) pos: Len,
+}
+
+/// One visible stretch removed by a deletion.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Removed {
+    /// First local version removed.
+    pub(crate) lv: Lv,
+    /// Number of elements.
+    pub(crate) n: u32,
+    /// Visible length before the stretch (after earlier stretches of the same call were removed).
+    pub(crate) pos: Len,
+    /// Length of the stretch.
+    pub(crate) len: Len,
+}
+
+impl<B: Buf> SeqTree<B> {
+    /// An empty sequence.
+    pub(crate) fn new() -> Self {
+        Self {
+            leaves: vec![Leaf {
+                runs: Vec::new(),
+                buf: B::default(),
+                len: Len::default(),
+                parent: 0,
+                slot: 0,
+                next: NONE,
+                prev: NONE,
+            }],
+            nodes: vec![Node {
+                children: vec![0],
+                lens: vec![Len::default()],
+                parent: NONE,
+                slot: 0,
+                leaf_children: true,
+            }],
+            root: 0,
+            last_leaf: 0,
+            total: Len::default(),
+            index: LeafIndex::default(),
+            cache: None,
+            hot: None,
+        }
+    }
+
+    /// Visible length in every unit.
+    pub(crate) fn len(&self) -> Len {
+        self.total
+    }
+
+    /// Leaves in document order.
+    pub(crate) fn leaves_in_order(&self) -> impl Iterator<Item = &Leaf<B>> + '_ {
+        let mut cur = 0u32;
+        std::iter::from_fn(move || {
+            if cur == NONE {
+                return None;
+            }
+            let leaf = self.leaves.get(cur as usize)?;
+            cur = leaf.next;
+            Some(leaf)
+        })
+    }
+
+    /// Appends the whole visible content to `out`.
+    pub(crate) fn content(&self, out: &mut B::Owned) {
+        for leaf in self.leaves_in_order() {
+            leaf.buf.copy_to(leaf.len, 0, leaf.len.chars as usize, out);
+        }
+    }
+
+    /// Appends `n` visible elements starting at element `start` to `out`.
+    pub(crate) fn content_range(&self, start: usize, n: usize, out: &mut B::Owned) {
+        let mut skip = start;
+        let mut left = n;
+        for leaf in self.leaves_in_order() {
+            if left == 0 {
+                break;
+            }
+            let c = leaf.len.chars as usize;
+            if skip >= c {
+                skip -= c;
+                continue;
+            }
+            let take = (c - skip).min(left);
+            leaf.buf.copy_to(leaf.len, skip, take, out);
+            left -= take;
+            skip = 0;
+        }
+    }
+
+    fn leaf(&self, i: u32) -> &Leaf<B> {
+        &self.leaves[i as usize]
+    }
+
+    fn leaf_mut(&mut self, i: u32) -> &mut Leaf<B> {
+        &mut self.leaves[i as usize]
+    }
+
+    // ---------------------------------------------------------------- lengths along the spine
+
+    /// Adds (or subtracts) `d` along the path from `leaf` to the root.
+    fn adjust(&mut self, leaf: u32, d: Len, add: bool) {
+        if d.is_zero() && d.utf8 == 0 {
+            return;
+        }
+        let l = self.leaf(leaf);
+        let (mut node, mut slot) = (l.parent, l.slot as usize);
+        loop {
+            let n = &mut self.nodes[node as usize];
+            if add {
+                n.lens[slot] += d;
+            } else {
+                n.lens[slot] -= d;
+            }
+            if node == self.root {
+                break;
+            }
+            slot = n.slot as usize;
+            node = n.parent;
+        }
+        if add {
+            self.total += d;
+        } else {
+            self.total -= d;
+        }
+    }
+
+    /// Visible length of everything before `leaf`.
+    pub(crate) fn leaf_start(&self, leaf: u32) -> Len {
+        let mut acc = Len::default();
+        let l = self.leaf(leaf);
+        let (mut node, mut slot) = (l.parent, l.slot as usize);
+        loop {
+            let n = &self.nodes[node as usize];
+            for l in n.lens.iter().take(slot) {
+                acc += *l;
+            }
+            if node == self.root {
+                return acc;
+            }
+            slot = n.slot as usize;
+            node = n.parent;
+        }
+    }
+
+    // ---------------------------------------------------------------- finding positions
+
+    /// The leaf holding the visible element at `pos` (in `unit`) and the length before it.
+    /// `pos` must be below the total length.
+    fn descend(&self, unit: Unit, pos: usize) -> (u32, Len) {
+        if let Some((leaf, start)) = self.cache {
+            let s = start.get(unit);
+            if pos >= s && pos < s + self.leaf(leaf).len.get(unit) {
+                return (leaf, start);
+            }
+        }
+        let mut node = self.root;
+        let mut start = Len::default();
+        loop {
+            let n = &self.nodes[node as usize];
+            let mut chosen = *n.children.last().unwrap_or(&0);
+            for (c, l) in n.children.iter().zip(&n.lens) {
+                if pos < start.get(unit) + l.get(unit) {
+                    chosen = *c;
+                    break;
+                }
+                start += *l;
+            }
+            if n.leaf_children {
+                return (chosen, start);
+            }
+            node = chosen;
+        }
+    }
+
+    /// Run index and offset of the `elem`-th visible element of `leaf`.
+    fn visible_in_leaf(&self, leaf: u32, elem: usize) -> (usize, u32) {
+        let mut rem = elem as u32;
+        for (k, r) in self.leaf(leaf).runs.iter().enumerate() {
+            let v = r.visible();
+            if rem < v {
+                return (k, rem);
+            }
+            rem -= v;
+        }
+        (self.leaf(leaf).runs.len(), 0)
+    }
+
+    /// Visible elements of `leaf` before run `run`.
+    fn visible_before(&self, leaf: u32, run: usize) -> u32 {
+        self.leaf(leaf)
+            .runs
+            .iter()
+            .take(run)
+            .map(Run::visible)
+            .sum()
+    }
+
+    /// Finds the visible element at `pos` in `unit`: its place and the length before its leaf.
+    /// `None` means `pos` is the end of the sequence.
+    pub(crate) fn find(&self, unit: Unit, pos: usize) -> Result<Option<(Place, Len)>, PosError> {
+        let total = self.total.get(unit);
+        if pos > total {
+            return Err(PosError::OutOfRange { len: total });
+        }
+        if pos == total {
+            return Ok(None);
+        }
+        let (leaf, start) = self.descend(unit, pos);
+        let l = self.leaf(leaf);
+        let elem = l
+            .buf
+            .to_elems(l.len, unit, pos - start.get(unit))
+            .ok_or(PosError::InsideChar)?;
+        let (run, off) = self.visible_in_leaf(leaf, elem);
+        Ok(Some((Place { leaf, run, off }, start)))
+    }
+
+    /// [`SeqTree::find`] that also returns the element offset of the place within its leaf.
+    fn find_elem(&self, unit: Unit, pos: usize) -> Result<Option<(Place, Len, usize)>, PosError> {
+        let total = self.total.get(unit);
+        if pos > total {
+            return Err(PosError::OutOfRange { len: total });
+        }
+        if pos == total {
+            return Ok(None);
+        }
+        let (leaf, start) = self.descend(unit, pos);
+        let l = self.leaf(leaf);
+        let elem = l
+            .buf
+            .to_elems(l.len, unit, pos - start.get(unit))
+            .ok_or(PosError::InsideChar)?;
+        let (run, off) = self.visible_in_leaf(leaf, elem);
+        Ok(Some((Place { leaf, run, off }, start, elem)))
+    }
+
+    /// Converts a position in `unit` to chars (or list elements).
+    pub(crate) fn to_chars(&self, unit: Unit, pos: usize) -> Result<usize, PosError> {
+        if unit == Unit::Char || self.total.is_uniform() {
+            let total = self.total.get(unit);
+            return if pos > total {
+                Err(PosError::OutOfRange { len: total })
+            } else {
+                Ok(pos)
+            };
+        }
+        match self.find(unit, pos)? {
+            None => Ok(self.total.chars as usize),
+            Some((place, start)) => Ok(start.chars as usize
+                + self.visible_before(place.leaf, place.run) as usize
+                + place.off as usize),
+        }
+    }
+
+    /// Length of `n` visible elements from element `start`, in every unit.
+    pub(crate) fn measure_chars(&self, start: usize, n: usize) -> Len {
+        if self.total.is_uniform() {
+            return Len::uniform(n as u32);
+        }
+        let mut acc = Len::default();
+        let mut skip = start;
+        let mut left = n;
+        for leaf in self.leaves_in_order() {
+            if left == 0 {
+                break;
+            }
+            let c = leaf.len.chars as usize;
+            if skip >= c {
+                skip -= c;
+                continue;
+            }
+            let take = (c - skip).min(left);
+            acc += leaf.buf.measure_range(leaf.len, skip, take);
+            left -= take;
+            skip = 0;
+        }
+        acc
+    }
+
+    /// Local version of the element just before `place` ([`NO_LV`] at the start).
+    fn element_before(&self, place: Place) -> Lv {
+        let l = self.leaf(place.leaf);
+        if place.off > 0 {
+            return l.runs[place.run].lv + place.off - 1;
+        }
+        if place.run > 0 {
+            return l.runs[place.run - 1].end() - 1;
+        }
+        let mut prev = l.prev;
+        while prev != NONE {
+            let p = self.leaf(prev);
+            if let Some(r) = p.runs.last() {
+                return r.end() - 1;
+            }
+            prev = p.prev;
+        }
+        NO_LV
+    }
+
+    /// Local version of the element at `place` ([`NO_LV`] at the end).
+    fn element_at(&self, place: Place) -> Lv {
+        let mut leaf = place.leaf;
+        let mut run = place.run;
+        loop {
+            let l = self.leaf(leaf);
+            if let Some(r) = l.runs.get(run) {
+                return r.lv + place.off;
+            }
+            if l.next == NONE {
+                return NO_LV;
+            }
+            leaf = l.next;
+            run = 0;
+        }
+    }
+
+    /// The run holding `lv`: leaf, run index and offset in the run.
+    pub(crate) fn locate(&self, lv: Lv) -> Result<(u32, usize, u32), UnknownLv> {
+        let leaf = self.index.get(lv).ok_or(UnknownLv)?;
+        let runs = &self.leaf(leaf).runs;
+        let k = runs.iter().position(|r| r.contains(lv)).ok_or(UnknownLv)?;
+        Ok((leaf, k, lv - runs[k].lv))
+    }
+
+    /// Visible length before the element `lv` (or before where it would be, when deleted), and
+    /// whether it is visible.
+    pub(crate) fn position_of(&self, lv: Lv) -> Result<(Len, bool), UnknownLv> {
+        let (leaf, k, off) = self.locate(lv)?;
+        let start = self.leaf_start(leaf);
+        let l = self.leaf(leaf);
+        let before = self.visible_before(leaf, k);
+        let run = l.runs[k];
+        let elems = before + if run.deleted() { 0 } else { off };
+        Ok((
+            start + l.buf.measure_range(l.len, 0, elems as usize),
+            !run.deleted(),
+        ))
+    }
+
+    /// Appends the content of `n` elements at offset `off` of run `run` of `leaf` (which must be
+    /// visible) to `out`.
+    pub(crate) fn run_content(&self, leaf: u32, run: usize, off: u32, n: u32, out: &mut B::Owned) {
+        let l = self.leaf(leaf);
+        let at = self.visible_before(leaf, run) + off;
+        l.buf.copy_to(l.len, at as usize, n as usize, out);
+    }
+
+    /// Local version of the visible element at chars index `i` (`None` at or past the end).
+    pub(crate) fn lv_at(&self, i: usize) -> Option<Lv> {
+        let (place, _) = self.find(Unit::Char, i).ok()??;
+        let run = self.leaf(place.leaf).runs.get(place.run)?;
+        Some(run.lv + place.off)
+    }
+
+    /// Visible length before element `lv`, whether it is visible, and its own length.
+    pub(crate) fn position_and_width(&self, lv: Lv) -> Result<(Len, bool, Len), UnknownLv> {
+        let (before, visible) = self.position_of(lv)?;
+        if !visible {
+            return Ok((before, false, Len::default()));
+        }
+        let (leaf, k, off) = self.locate(lv)?;
+        let l = self.leaf(leaf);
+        let at = self.visible_before(leaf, k) + off;
+        Ok((before, true, l.buf.measure_range(l.len, at as usize, 1)))
+    }
+
+    /// Visible stretches of the elements `lv..lv+n` as `(chars position, count)`, in order.
+    pub(crate) fn visible_pieces(&self, lv: Lv, n: u32) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        let mut cur = lv;
+        let end = lv + n;
+        while cur < end {
+            let Ok((leaf, k, off)) = self.locate(cur) else {
+                break;
+            };
+            let run = self.leaf(leaf).runs[k];
+            let take = (end - cur).min(run.len() - off);
+            if !run.deleted() {
+                let pos = self.leaf_start(leaf).chars as usize
+                    + (self.visible_before(leaf, k) + off) as usize;
+                match out.last_mut() {
+                    Some((p, c)) if *p + *c == pos => *c += take as usize,
+                    _ => out.push((pos, take as usize)),
+                }
+            }
+            cur += take;
+        }
+        out
+    }
+
+    /// Visible length before `place`.
+    pub(crate) fn place_pos(&self, place: Place) -> Len {
+        let start = self.leaf_start(place.leaf);
+        let l = self.leaf(place.leaf);
+        let elems = self.visible_before(place.leaf, place.run)
+            + if l.runs.get(place.run).is_some_and(|r| !r.deleted()) {
+                place.off
+            } else {
+                0
+            };
+        start + l.buf.measure_range(l.len, 0, elems as usize)
+    }
+
+    // ---------------------------------------------------------------- structure edits
+
+    /// Splits the run at `place` so that the place falls on a run boundary; returns the run
+    /// index that now starts at the place.
+    pub(crate) fn split_at(&mut self, place: Place) -> usize {
+        if place.off == 0 {
+            return place.run;
+        }
+        self.hot = None;
+        let runs = &mut self.leaf_mut(place.leaf).runs;
+        let rest = runs[place.run].truncate(place.off as usize);
+        runs.insert(place.run + 1, rest);
+        place.run + 1
+    }
+
+    /// Inserts a run at the run boundary `run` of `leaf` (extending the previous run when it
+    /// continues it) with optional content, fixing lengths, the index and leaf size.
+    pub(crate) fn insert_run(
+        &mut self,
+        leaf: u32,
+        run: usize,
+        new: Run,
+        content: Option<&B::Slice>,
+        info: &impl LvInfo,
+    ) {
+        let elem = if content.is_some() {
+            self.visible_before(leaf, run) as usize
+        } else {
+            0
+        };
+        self.insert_run_at(leaf, run, elem, new, content, info);
+    }
+
+    /// [`SeqTree::insert_run`] when the visible elements of the leaf before `run` are known.
+    fn insert_run_at(
+        &mut self,
+        leaf: u32,
+        run: usize,
+        elem: usize,
+        new: Run,
+        content: Option<&B::Slice>,
+        info: &impl LvInfo,
+    ) {
+        let mut new = new;
+        if content.is_none() {
+            new.set_deleted();
+        }
+        let l = self.leaf_mut(leaf);
+        let merged = match run.checked_sub(1).and_then(|p| l.runs.get_mut(p)) {
+            Some(prev)
+                if prev.continues_into(&new)
+                    && prev.len() + new.len() <= MAX_RUN_LEN
+                    && info.contiguous(new.lv - 1, new.lv) =>
+            {
+                prev.extend(new.len());
+                true
+            }
+            _ => false,
+        };
+        if !merged {
+            l.runs.insert(run, new);
+        }
+        if let Some(c) = content {
+            let m = B::measure(c);
+            l.buf.insert(l.len, elem, c);
+            l.len += m;
+            self.adjust(leaf, m, true);
+        }
+        self.index.set(new.lv, new.end(), leaf);
+        self.fix_overflow(leaf);
+    }
+
+    /// Marks `n` visible elements starting at `place` (which must be visible) deleted, within one
+    /// leaf and at most up to the leaf's end. Returns (elements deleted, run range touched).
+    fn delete_in_leaf(
+        &mut self,
+        place: Place,
+        n: u32,
+        removed: &mut Vec<Removed>,
+        mut out: Option<&mut B::Owned>,
+        pos_before: Len,
+        info: &impl LvInfo,
+    ) -> u32 {
+        let leaf = place.leaf;
+        let mut k = self.split_at(place);
+        let first = k.saturating_sub(1);
+        let elem = self.visible_before(leaf, k) as usize;
+        let mut left = n;
+        let mut total = Len::default();
+        while left > 0 && k < self.leaf(leaf).runs.len() {
+            let l = self.leaf_mut(leaf);
+            if l.runs[k].deleted() {
+                k += 1;
+                continue;
+            }
+            let take = left.min(l.runs[k].len());
+            if take < l.runs[k].len() {
+                let rest = l.runs[k].truncate(take as usize);
+                l.runs.insert(k + 1, rest);
+            }
+            l.runs[k].set_deleted();
+            let lv = l.runs[k].lv;
+            let m = l.buf.remove(l.len, elem, take as usize, out.as_deref_mut());
+            l.len -= m;
+            total += m;
+            // Later stretches start where this one was: its elements are gone.
+            removed.push(Removed {
+                lv,
+                n: take,
+                pos: pos_before,
+                len: m,
+            });
+            left -= take;
+            k += 1;
+        }
+        let last = k;
+        self.adjust(leaf, total, false);
+        self.merge_runs(leaf, first, last + 1, info);
+        n - left
+    }
+
+    /// Merges neighbouring runs in `from..to` (clamped) that continue one another.
+    fn merge_runs(&mut self, leaf: u32, from: usize, to: usize, info: &impl LvInfo) {
+        let runs = &mut self.leaf_mut(leaf).runs;
+        let to = to.min(runs.len());
+        let mut i = from;
+        let mut end = to;
+        while i + 1 < end {
+            let (a, b) = (runs[i], runs[i + 1]);
+            if a.can_append(&b)
+                && a.len() + b.len() <= MAX_RUN_LEN
+                && info.contiguous(a.end() - 1, b.lv)
+            {
+                runs[i].append(b);
+                runs.remove(i + 1);
+                end -= 1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- local edits
+
+    /// Inserts `content` (non-empty) at `pos` in `unit` as new elements `lv..`, after any
+    /// tombstones that precede the visible element at `pos`.
+    pub(crate) fn local_insert(
+        &mut self,
+        unit: Unit,
+        pos: usize,
+        lv: Lv,
+        content: &B::Slice,
+        want_pos: bool,
+        info: &impl LvInfo,
+    ) -> Result<Inserted, PosError> {
+        let n = B::count(content) as u32;
+        if let Some(h) = self.hot
+            && h.extend
+            && h.pos.get(unit) == pos
+            && h.next == lv
+            && info.contiguous(lv - 1, lv)
+        {
+            // Typing on at the end of the previous insert: extend its run in place.
+            let l = &mut self.leaves[h.leaf as usize];
+            let run = &mut l.runs[h.run];
+            if run.len() + n <= MAX_RUN_LEN {
+                run.extend(n);
+                let m = B::measure(content);
+                l.buf.insert(l.len, h.elem, content);
+                l.len += m;
+                self.adjust(h.leaf, m, true);
+                self.index.set(lv, lv + n, h.leaf);
+                self.hot = Some(Hot {
+                    elem: h.elem + n as usize,
+                    pos: h.pos + m,
+                    next: lv + n,
+                    ..h
+                });
+                self.fix_overflow(h.leaf);
+                return Ok(Inserted { pos: h.pos });
+            }
+        }
+        self.hot = None;
+        let (place, start, elem) = match self.find_elem(unit, pos)? {
+            Some(found) => found,
+            None => {
+                let leaf = self.last_leaf;
+                let l = self.leaf(leaf);
+                let start = self.total - l.len;
+                (
+                    Place {
+                        leaf,
+                        run: l.runs.len(),
+                        off: 0,
+                    },
+                    start,
+                    l.len.chars as usize,
+                )
+            }
+        };
+        let ol = self.element_before(place);
+        let or = self.element_at(place);
+        let pos_len = if want_pos {
+            let l = self.leaf(place.leaf);
+            start + l.buf.measure_range(l.len, 0, elem)
+        } else {
+            Len::default()
+        };
+        let run = self.split_at(place);
+        let m = B::measure(content);
+        self.insert_run_at(
+            place.leaf,
+            run,
+            elem,
+            Run::new(lv, n, ol, or),
+            Some(content),
+            info,
+        );
+        self.cache = Some((place.leaf, start));
+        // Remember where this insert ended (unless a split moved things around).
+        if self.hot.is_none()
+            && self
+                .leaves
+                .get(place.leaf as usize)
+                .is_some_and(|l| l.runs.get(run).is_some_and(|r| r.end() == lv + n))
+        {
+            let l = self.leaf(place.leaf);
+            let at = start + l.buf.measure_range(l.len, 0, elem) + m;
+            self.hot = Some(Hot {
+                leaf: place.leaf,
+                run,
+                elem: elem + n as usize,
+                pos: at,
+                next: lv + n,
+                extend: true,
+            });
+        } else if let Some(r) = run.checked_sub(1)
+            && self
+                .leaf(place.leaf)
+                .runs
+                .get(r)
+                .is_some_and(|x| x.end() == lv + n)
+        {
+            let l = self.leaf(place.leaf);
+            let at = start + l.buf.measure_range(l.len, 0, elem) + m;
+            self.hot = Some(Hot {
+                leaf: place.leaf,
+                run: r,
+                elem: elem + n as usize,
+                pos: at,
+                next: lv + n,
+                extend: true,
+            });
+        }
+        Ok(Inserted { pos: pos_len })
+    }
+
+    /// Inserts `content` (non-empty) as new elements `lv..` immediately after the element
+    /// `anchor` (visible or not); returns the visible length before the insertion point.
+    pub(crate) fn local_insert_after(
+        &mut self,
+        anchor: Lv,
+        lv: Lv,
+        content: &B::Slice,
+        info: &impl LvInfo,
+    ) -> Result<Len, UnknownLv> {
+        let n = B::count(content) as u32;
+        let (leaf, k, off) = self.locate(anchor)?;
+        let run = if off + 1 == self.leaf(leaf).runs[k].len() {
+            k + 1
+        } else {
+            self.split_at(Place {
+                leaf,
+                run: k,
+                off: off + 1,
+            })
+        };
+        let place = Place { leaf, run, off: 0 };
+        let or = self.element_at(place);
+        let pos = self.place_pos(place);
+        self.cache = None;
+        self.hot = None;
+        self.insert_run(leaf, run, Run::new(lv, n, anchor, or), Some(content), info);
+        Ok(pos)
+    }
+
+    /// Deletes `n` elements (chars or values) at element position `pos`. Pushes each removed
+    /// stretch to `removed`, and the content to `out` when given.
+    pub(crate) fn local_delete(
+        &mut self,
+        pos: usize,
+        n: usize,
+        removed: &mut Vec<Removed>,
+        mut out: Option<&mut B::Owned>,
+        info: &impl LvInfo,
+    ) -> Result<(), PosError> {
+        let total = self.total.chars as usize;
+        if pos.checked_add(n).is_none_or(|end| end > total) {
+            return Err(PosError::OutOfRange { len: total });
+        }
+        if n == 1
+            && let Some(h) = self.hot
+            && h.pos.chars as usize == pos + 1
+            && self.backspace(h, removed, out.as_deref_mut(), info)
+        {
+            return Ok(());
+        }
+        self.hot = None;
+        let mut left = n as u32;
+        let mut first_leaf = None;
+        while left > 0 {
+            let Some((place, start)) = self.find(Unit::Char, pos)? else {
+                break;
+            };
+            first_leaf.get_or_insert((place.leaf, start));
+            let before = start + {
+                let l = self.leaf(place.leaf);
+                let e = self.visible_before(place.leaf, place.run) + place.off;
+                l.buf.measure_range(l.len, 0, e as usize)
+            };
+            let caret = self.visible_before(place.leaf, place.run) as usize + place.off as usize;
+            let done = self.delete_in_leaf(place, left, removed, out.as_deref_mut(), before, info);
+            if done == 0 {
+                break;
+            }
+            left -= done;
+            if n == 1 {
+                // Keep the caret hot so that further backspaces take the fast path.
+                self.hot = self.caret_after_delete(place.leaf, caret, before);
+            }
+        }
+        self.cache = first_leaf;
+        Ok(())
+    }
+
+    /// Deletes the last visible element of the hot run (the character before the caret).
+    /// Returns false (changing nothing) when the fast path does not apply.
+    fn backspace(
+        &mut self,
+        h: Hot,
+        removed: &mut Vec<Removed>,
+        out: Option<&mut B::Owned>,
+        info: &impl LvInfo,
+    ) -> bool {
+        let l = &mut self.leaves[h.leaf as usize];
+        let Some(run) = l.runs.get(h.run).copied() else {
+            return false;
+        };
+        if run.deleted() || h.elem == 0 {
+            return false;
+        }
+        let last = run.end() - 1;
+        let mut dead = Run::new(last, 1, run.origin_left_at(run.len() - 1), run.or);
+        dead.set_deleted();
+        let k = h.run;
+        let keep = run.len() - 1;
+        if keep == 0 {
+            l.runs[k].set_deleted();
+        } else {
+            l.runs[k].truncate(keep as usize);
+            match l.runs.get_mut(k + 1) {
+                // Consecutive backspaces: the tombstone goes in front of the previous one.
+                Some(next) if dead.continues_into(next) && info.contiguous(last, next.lv) => {
+                    let grown = Run::new(last, next.len() + 1, dead.ol, next.or);
+                    *next = grown;
+                    next.set_deleted();
+                }
+                _ => l.runs.insert(k + 1, dead),
+            }
+        }
+        let m = l.buf.remove(l.len, h.elem - 1, 1, out);
+        l.len -= m;
+        self.adjust(h.leaf, m, false);
+        let pos = h.pos - m;
+        removed.push(Removed {
+            lv: last,
+            n: 1,
+            pos,
+            len: m,
+        });
+        if keep > 0 {
+            self.hot = Some(Hot {
+                elem: h.elem - 1,
+                pos,
+                extend: false,
+                ..h
+            });
+        } else {
+            // The run is all tombstones now: join it with tombstone neighbours.
+            self.merge_runs(h.leaf, k.saturating_sub(1), k + 2, info);
+            self.hot = self.caret_after_delete(h.leaf, h.elem - 1, pos);
+        }
+        self.cache = None;
+        true
+    }
+
+    /// A hot caret right after the visible element `elem - 1` of `leaf` (which ends its run,
+    /// as it does right after a deletion), so further backspaces stay fast.
+    fn caret_after_delete(&self, leaf: u32, elem: usize, pos: Len) -> Option<Hot> {
+        let before = elem.checked_sub(1)?;
+        let (run, off) = self.visible_in_leaf(leaf, before);
+        let r = self.leaf(leaf).runs.get(run)?;
+        (off + 1 == r.len()).then_some(Hot {
+            leaf,
+            run,
+            elem,
+            pos,
+            next: NO_LV,
+            extend: false,
+        })
+    }
+
+    // ---------------------------------------------------------------- remote edits
+
+    /// Deletes the elements `start..end` by local version; elements already deleted are skipped.
+    /// Pushes each removed visible stretch (with its position when `positions`) to `removed`.
+    pub(crate) fn delete_lvs(
+        &mut self,
+        start: Lv,
+        end: Lv,
+        removed: &mut Vec<Removed>,
+        mut out: Option<&mut B::Owned>,
+        positions: bool,
+        info: &impl LvInfo,
+    ) -> Result<(), UnknownLv> {
+        self.cache = None;
+        self.hot = None;
+        let mut lv = start;
+        while lv < end {
+            let (leaf, k, off) = self.locate(lv)?;
+            let run = self.leaf(leaf).runs[k];
+            let take = (end - lv).min(run.len() - off);
+            if !run.deleted() {
+                let place = Place { leaf, run: k, off };
+                let pos = if positions {
+                    self.place_pos(place)
+                } else {
+                    Len::default()
+                };
+                self.delete_in_leaf(place, take, removed, out.as_deref_mut(), pos, info);
+            }
+            lv += take;
+        }
+        Ok(())
+    }
+
+    /// Inserts a remote run at `place` (a run boundary chosen by the integration algorithm).
+    pub(crate) fn insert_at_place(
+        &mut self,
+        place: Place,
+        new: Run,
+        content: Option<&B::Slice>,
+        info: &impl LvInfo,
+    ) {
+        self.cache = None;
+        self.hot = None;
+        self.insert_run(place.leaf, place.run, new, content, info);
+    }
+
+    // ---------------------------------------------------------------- whole-document loads
+
+    /// Gives content to a tree whose runs were all integrated as tombstones: every element not
+    /// in `deleted` (sorted, merged local-version intervals) becomes visible, taking its content
+    /// from `content` in document order. Fails (leaving the tree unusable) when `content` does
+    /// not hold exactly one element per visible element.
+    pub(crate) fn fill(
+        &mut self,
+        deleted: &[(Lv, Lv)],
+        content: &B::Slice,
+        info: &impl LvInfo,
+    ) -> Result<(), ()> {
+        let total = B::count(content);
+        let mut consumed = 0usize;
+        let mut rest = content;
+        let mut cur = 0u32;
+        while cur != NONE {
+            let leaf = &mut self.leaves[cur as usize];
+            let old = std::mem::take(&mut leaf.runs);
+            let mut runs: Vec<Run> = Vec::with_capacity(old.len());
+            let mut buf = B::default();
+            let mut len = Len::default();
+            for run in old {
+                let (start, end) = (run.lv, run.end());
+                let mut at = start;
+                let i = deleted.partition_point(|iv| iv.1 <= start);
+                let mut pieces: Vec<(Lv, Lv, bool)> = Vec::new();
+                for &(a, b) in deleted.iter().skip(i) {
+                    if a >= end {
+                        break;
+                    }
+                    if a > at {
+                        pieces.push((at, a, true));
+                    }
+                    let stop = b.min(end);
+                    if stop > at.max(a) {
+                        pieces.push((at.max(a), stop, false));
+                    }
+                    at = stop.max(at);
+                }
+                if at < end {
+                    pieces.push((at, end, true));
+                }
+                for (a, b, visible) in pieces {
+                    let mut piece = Run::new(a, b - a, run.origin_left_at(a - start), run.or);
+                    if visible {
+                        let n = (b - a) as usize;
+                        if consumed + n > total {
+                            return Err(());
+                        }
+                        let (slice, tail) = B::split_front(rest, n);
+                        rest = tail;
+                        consumed += n;
+                        buf.insert(len, len.chars as usize, slice);
+                        len += B::measure(slice);
+                    } else {
+                        piece.set_deleted();
+                    }
+                    match runs.last_mut() {
+                        Some(prev)
+                            if prev.continues_into(&piece)
+                                && prev.len() + piece.len() <= MAX_RUN_LEN
+                                && info.contiguous(prev.end() - 1, piece.lv) =>
+                        {
+                            prev.extend(piece.len());
+                        }
+                        _ => runs.push(piece),
+                    }
+                }
+            }
+            let leaf = &mut self.leaves[cur as usize];
+            leaf.runs = runs;
+            leaf.buf = buf;
+            leaf.len = len;
+            cur = leaf.next;
+        }
+        if consumed != total {
+            return Err(());
+        }
+        self.total = self.recompute(self.root);
+        self.cache = None;
+        self.hot = None;
+        for leaf in 0..self.leaves.len() as u32 {
+            self.fix_overflow(leaf);
+        }
+        Ok(())
+    }
+
+    /// Recomputes cached lengths below `node`; returns its total.
+    fn recompute(&mut self, node: u32) -> Len {
+        let n = &self.nodes[node as usize];
+        let (children, leafy) = (n.children.clone(), n.leaf_children);
+        let mut lens = Vec::with_capacity(children.len());
+        for c in &children {
+            lens.push(if leafy {
+                self.leaf(*c).len
+            } else {
+                self.recompute(*c)
+            });
+        }
+        let total = lens.iter().fold(Len::default(), |a, b| a + *b);
+        self.nodes[node as usize].lens = lens;
+        total
+    }
+
+    // ---------------------------------------------------------------- splitting
+
+    fn overflowing(&self, leaf: u32) -> bool {
+        let l = self.leaf(leaf);
+        l.runs.len() > MAX_RUNS || (l.len.utf8 > MAX_LEAF_CONTENT && l.len.chars > 1)
+    }
+
+    fn fix_overflow(&mut self, leaf: u32) {
+        if !self.overflowing(leaf) {
+            return;
+        }
+        self.hot = None;
+        let mut todo = vec![leaf];
+        while let Some(leaf) = todo.pop() {
+            if self.overflowing(leaf) {
+                let new = self.split_leaf(leaf);
+                todo.push(leaf);
+                todo.push(new);
+            }
+        }
+    }
+
+    /// Splits `leaf` in two; the right half becomes a new leaf, returned.
+    fn split_leaf(&mut self, leaf: u32) -> u32 {
+        let l = self.leaf(leaf);
+        let mid = if l.runs.len() > MAX_RUNS {
+            l.runs.len() / 2
+        } else {
+            // Too much content: split at the middle visible element, splitting a run if needed.
+            let half = (l.len.chars / 2).max(1) as usize;
+            let (run, off) = self.visible_in_leaf(leaf, half);
+            self.split_at(Place { leaf, run, off }).max(1)
+        };
+        let new_idx = self.leaves.len() as u32;
+        let l = self.leaf_mut(leaf);
+        let right_runs = l.runs.split_off(mid);
+        let left_elems: u32 = l.runs.iter().map(Run::visible).sum();
+        let left_len = l.buf.measure_range(l.len, 0, left_elems as usize);
+        let right_buf = l.buf.split_off(l.len, left_elems as usize);
+        let right_len = l.len - left_len;
+        l.len = left_len;
+        let (parent, next) = (l.parent, l.next);
+        l.next = new_idx;
+        if next != NONE {
+            self.leaf_mut(next).prev = new_idx;
+        }
+        // Re-index the moved runs, joining ranges with consecutive local versions.
+        let mut ranges: Vec<(Lv, Lv)> = right_runs.iter().map(|r| (r.lv, r.end())).collect();
+        ranges.sort_unstable();
+        let mut cur: Option<(Lv, Lv)> = None;
+        for (s, e) in ranges {
+            cur = match cur {
+                Some((cs, ce)) if ce == s => Some((cs, e)),
+                Some((cs, ce)) => {
+                    self.index.set(cs, ce, new_idx);
+                    Some((s, e))
+                }
+                None => Some((s, e)),
+            };
+        }
+        if let Some((cs, ce)) = cur {
+            self.index.set(cs, ce, new_idx);
+        }
+        let slot = self.leaf(leaf).slot + 1;
+        self.leaves.push(Leaf {
+            runs: right_runs,
+            buf: right_buf,
+            len: right_len,
+            parent,
+            slot,
+            next,
+            prev: leaf,
+        });
+        if self.last_leaf == leaf {
+            self.last_leaf = new_idx;
+        }
+        self.insert_child(parent, leaf, new_idx, left_len, right_len, true);
+        new_idx
+    }
+
+    /// Sets the parent and slot of every child of `node` from index `from` on.
+    fn renumber(&mut self, node: u32, from: usize) {
+        let n = &self.nodes[node as usize];
+        let leafy = n.leaf_children;
+        let children: Vec<u32> = n.children.get(from..).unwrap_or_default().to_vec();
+        for (i, c) in children.into_iter().enumerate() {
+            let slot = (from + i) as u32;
+            if leafy {
+                let l = &mut self.leaves[c as usize];
+                l.parent = node;
+                l.slot = slot;
+            } else {
+                let x = &mut self.nodes[c as usize];
+                x.parent = node;
+                x.slot = slot;
+            }
+        }
+    }
+
+    /// Inserts `new` (a leaf or node) after `child` in `node`, splitting nodes upwards.
+    fn insert_child(
+        &mut self,
+        node: u32,
+        child: u32,
+        new: u32,
+        child_len: Len,
+        new_len: Len,
+        leaf: bool,
+    ) {
+        let slot = if leaf {
+            self.leaf(child).slot
+        } else {
+            self.nodes[child as usize].slot
+        } as usize;
+        let n = &mut self.nodes[node as usize];
+        n.lens[slot] = child_len;
+        n.children.insert(slot + 1, new);
+        n.lens.insert(slot + 1, new_len);
+        self.renumber(node, slot + 1);
+        if self.nodes[node as usize].children.len() <= MAX_FANOUT {
+            return;
+        }
+        // Split the node.
+        let new_node = self.nodes.len() as u32;
+        let n = &mut self.nodes[node as usize];
+        let mid = n.children.len() / 2;
+        let children = n.children.split_off(mid);
+        let lens = n.lens.split_off(mid);
+        let leaf_children = n.leaf_children;
+        let (parent, slot) = (n.parent, n.slot);
+        let left_len = n.lens.iter().fold(Len::default(), |a, b| a + *b);
+        let right_len = lens.iter().fold(Len::default(), |a, b| a + *b);
+        self.nodes.push(Node {
+            children,
+            lens,
+            parent,
+            slot: slot + 1,
+            leaf_children,
+        });
+        self.renumber(new_node, 0);
+        if node == self.root {
+            let root = self.nodes.len() as u32;
+            self.nodes.push(Node {
+                children: vec![node, new_node],
+                lens: vec![left_len, right_len],
+                parent: NONE,
+                slot: 0,
+                leaf_children: false,
+            });
+            self.renumber(root, 0);
+            self.root = root;
+        } else {
+            self.insert_child(parent, node, new_node, left_len, right_len, false);
+        }
+    }
+
+    /// Checks structural invariants: cached lengths, parent links, index.
+    pub(crate) fn check(&self) {
+        let mut sum = Len::default();
+        let mut prev = NONE;
+        let mut cur = 0u32;
+        while cur != NONE {
+            let l = self.leaf(cur);
+            assert_eq!(l.prev, prev);
+            let vis: u32 = l.runs.iter().map(Run::visible).sum();
+            assert_eq!(vis, l.len.chars, "leaf {cur} visible count");
+            assert_eq!(l.buf.measure_range(l.len, 0, vis as usize), l.len);
+            for r in &l.runs {
+                for lv in r.lv..r.end() {
+                    assert_eq!(self.index.get(lv), Some(cur), "index of {lv} in {r:?}");
+                }
+            }
+            sum += l.len;
+            prev = cur;
+            cur = l.next;
+        }
+        assert_eq!(prev, self.last_leaf);
+        assert_eq!(sum, self.total);
+        self.check_node(self.root);
+    }
+
+    fn check_node(&self, node: u32) -> Len {
+        let n = &self.nodes[node as usize];
+        let mut total = Len::default();
+        for (c, l) in n.children.iter().zip(&n.lens) {
+            let actual = if n.leaf_children {
+                assert_eq!(self.leaf(*c).parent, node);
+                assert_eq!(n.children.get(self.leaf(*c).slot as usize), Some(c));
+                self.leaf(*c).len
+            } else {
+                assert_eq!(self.nodes[*c as usize].parent, node);
+                assert_eq!(
+                    n.children.get(self.nodes[*c as usize].slot as usize),
+                    Some(c)
+                );
+                self.check_node(*c)
+            };
+            assert_eq!(*l, actual);
+            total += actual;
+        }
+        total
+    }
+}
+
+impl SeqTree<super::buf::ListBuf> {
+    /// Calls `f` with the local version and value of every visible element, in document order.
+    pub(crate) fn values_mut(&mut self, mut f: impl FnMut(Lv, &mut crate::value::Value)) {
+        let mut cur = 0u32;
+        while cur != NONE {
+            let leaf = &mut self.leaves[cur as usize];
+            let mut values = leaf.buf.0.iter_mut();
+            for run in leaf.runs.iter().filter(|r| !r.deleted()) {
+                for i in 0..run.len() {
+                    if let Some(v) = values.next() {
+                        f(run.lv + i, v);
+                    }
+                }
+            }
+            cur = leaf.next;
+        }
+    }
+}

@@ -1,0 +1,6 @@
+mod api;
+mod golden;
+mod props;
+mod regressions;
+mod sim;
+mod traces;
