@@ -1,0 +1,43 @@
+// Types of weft-crdt (the same for the node and browser entries).
+export {
+  Doc,
+  TextRef,
+  ListRef,
+  MapRef,
+  CounterRef,
+  SetRef,
+  RegisterRef,
+  Cursor,
+  UndoManager,
+  SyncSession,
+  mergeUpdates,
+} from './weft_wasm.js';
+export type {
+  DocOptions,
+  Value,
+  Content,
+  SharedType,
+  ContainerKind,
+  SharedTypes,
+  UpdateListener,
+  TextDelta,
+  ListDelta,
+  WeftEvent,
+  TextEvent,
+  ListEvent,
+  MapKeyChange,
+  MapEvent,
+  CounterEvent,
+  SetEvent,
+  RegisterEvent,
+  UndoManagerOptions,
+  SyncSessionOptions,
+  SyncStatus,
+  SyncEvent,
+  SyncOutput,
+  LocalUpdateOutput,
+  SyncLimits,
+  Retry,
+} from './weft_wasm.js';
+export { WeftError } from './errors.js';
+export type { WeftErrorCode } from './errors.js';
