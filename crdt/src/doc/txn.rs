@@ -86,6 +86,20 @@ impl<'a> Transaction<'a> {
             return;
         }
         self.done = true;
+        self.deliver();
+        let doc = &mut *self.doc;
+        let me = &doc.ids.agents[doc.me as usize];
+        if (me.next_seq != self.start_seq || me.next_del != self.start_del)
+            && doc.pending.mentions(doc.replica_id())
+        {
+            // A pending update may wait for an id this replica has just used (a peer that
+            // reused this replica id): apply it now, as a reload of this document would.
+            doc.retry_pending(self.origin.clone());
+        }
+    }
+
+    /// Delivers the update and events of the transaction to observers.
+    fn deliver(&mut self) {
         let doc = &mut *self.doc;
         if self.record.is_none() && doc.observers.update.is_empty() {
             return;
@@ -459,7 +473,8 @@ impl<'a> Transaction<'a> {
             },
         );
         if let Some(rec) = self.record.as_mut() {
-            *rec.counters.entry(idx as u32).or_default() += delta;
+            let sum = rec.counters.entry(idx as u32).or_default();
+            *sum = sum.wrapping_add(delta);
         }
         Ok(())
     }

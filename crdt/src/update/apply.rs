@@ -343,7 +343,8 @@ impl Committer<'_, '_> {
                     k.add(replica, *delta);
                 }
                 if let Some(rec) = self.tx.record.as_mut() {
-                    *rec.counters.entry(c).or_default() += *delta;
+                    let sum = rec.counters.entry(c).or_default();
+                    *sum = sum.wrapping_add(*delta);
                 }
                 MiscBody::CounterAdd(*delta)
             }

@@ -44,6 +44,11 @@ impl Pending {
         self.updates.is_empty()
     }
 
+    /// Whether a pending update names replica `r`.
+    pub(crate) fn mentions(&self, r: ReplicaId) -> bool {
+        self.updates.iter().any(|d| d.replicas.contains(&r))
+    }
+
     /// For each replica with pending operations or deletions, the clocks this document has: a
     /// peer that sends everything after them unblocks the pending operations.
     pub(crate) fn missing(&self, doc: &Doc) -> StateVector {
@@ -246,7 +251,7 @@ impl Doc {
 
     /// Retries pending updates until none makes progress. Pending updates that turn out to
     /// contradict the document can never apply and are dropped.
-    fn retry_pending(&mut self, origin: Option<Origin>) -> ApplyOutcome {
+    pub(crate) fn retry_pending(&mut self, origin: Option<Origin>) -> ApplyOutcome {
         let mut total = ApplyOutcome::default();
         loop {
             let updates = std::mem::take(&mut self.pending.updates);

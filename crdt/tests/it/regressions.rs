@@ -103,3 +103,66 @@ fn fuzz_decode_3() {
         empty.state_vector()
     );
 }
+
+/// `fuzz decode`: a pending update that waits for an id of this very replica (a peer reused
+/// the replica id) stayed pending after a local edit created that id, while a reload of the
+/// same document applied it, so `encode_state` + load changed what was pending. Local edits
+/// now retry such pending updates, as a reload does.
+#[test]
+fn fuzz_decode_4() {
+    let mut p = Doc::with_replica_id(ReplicaId(1));
+    let tp = p.text("t");
+    let mut tx = p.transact();
+    tp.insert(&mut tx, 0, "ab").unwrap();
+    tx.commit();
+    let early = p.encode_state();
+    let mut tx = p.transact();
+    tp.insert(&mut tx, 2, "cd").unwrap();
+    tx.commit();
+    let mut q = Doc::load_with_replica_id(&p.encode_state(), ReplicaId(2)).unwrap();
+    let sv = q.state_vector();
+    let tq = q.text("t");
+    let mut tx = q.transact();
+    tq.insert(&mut tx, 4, "X").unwrap();
+    tx.commit();
+    let from_q = q.encode_diff(&sv);
+
+    // Replica id 1 again, from the early copy: Q's edit waits for ids 1:2 and 1:3.
+    let mut a = Doc::load_with_replica_id(&early, ReplicaId(1)).unwrap();
+    a.apply_update(&from_q).unwrap();
+    assert!(a.has_pending());
+    let ta = a.text("t");
+    let mut tx = a.transact();
+    ta.insert(&mut tx, 2, "zz").unwrap();
+    tx.commit();
+
+    let mut fresh = Doc::load_with_replica_id(&a.encode_state(), ReplicaId(3)).unwrap();
+    fresh.text("t");
+    assert_eq!(fresh.has_pending(), a.has_pending());
+    assert_eq!(fresh.to_json(), a.to_json());
+    assert_eq!(fresh.encode_state(), a.encode_state());
+}
+
+/// `fuzz actions`: counters wrap on overflow, but the change an observer is told summed the
+/// increments of a transaction with `+` and panicked ("attempt to add with overflow") when
+/// they overflowed. Event deltas now wrap like the value.
+#[test]
+fn fuzz_actions_1() {
+    use std::sync::{Arc, Mutex};
+    use weft::Change;
+    let mut doc = Doc::with_replica_id(ReplicaId(1));
+    let c = doc.counter("c");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let _sub = doc.observe(c.container(), move |ev| {
+        if let Change::Counter { delta } = &ev.change {
+            sink.lock().unwrap().push(*delta);
+        }
+    });
+    let mut tx = doc.transact();
+    c.increment(&mut tx, i64::MAX).unwrap();
+    c.increment(&mut tx, i64::MAX).unwrap();
+    tx.commit();
+    assert_eq!(c.value(&doc), i64::MAX.wrapping_add(i64::MAX));
+    assert_eq!(*seen.lock().unwrap(), vec![i64::MAX.wrapping_add(i64::MAX)]);
+}
