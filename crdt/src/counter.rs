@@ -4,14 +4,13 @@
 //! merge is commutative, associative and idempotent. Inside a [`crate::Doc`] the same
 //! [`PNCounter`] is driven by increment operations delivered exactly once, in order per replica.
 
-use std::collections::BTreeMap;
-
 use crate::id::ReplicaId;
+use crate::vecmap::VecMap;
 
 /// A grow-only counter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GCounter {
-    slots: BTreeMap<ReplicaId, u64>,
+    slots: VecMap<ReplicaId, u64>,
 }
 
 impl GCounter {

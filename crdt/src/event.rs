@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::doc::Origin;
 use crate::seq::Len;
 use crate::value::{ContainerRef, Value};
+use crate::vecmap::VecMap;
 
 /// A committed transaction's encoded update, as delivered to [`crate::Doc::on_update`].
 #[derive(Debug)]
@@ -168,11 +169,11 @@ pub(crate) struct TxnRecord {
     pub(crate) text: BTreeMap<u32, Vec<SeqEdit<String>>>,
     pub(crate) list: BTreeMap<u32, Vec<SeqEdit<Vec<Value>>>>,
     /// key → (value before the transaction, value after)
-    pub(crate) keys: BTreeMap<u32, BTreeMap<String, BeforeAfter>>,
-    pub(crate) counters: BTreeMap<u32, i64>,
+    pub(crate) keys: VecMap<u32, BTreeMap<String, BeforeAfter>>,
+    pub(crate) counters: VecMap<u32, i64>,
     /// value → true when added, false when removed (net).
-    pub(crate) sets: BTreeMap<u32, BTreeMap<Value, bool>>,
-    pub(crate) registers: BTreeMap<u32, BeforeAfter>,
+    pub(crate) sets: VecMap<u32, BTreeMap<Value, bool>>,
+    pub(crate) registers: VecMap<u32, BeforeAfter>,
 }
 
 impl TxnRecord {

@@ -57,6 +57,7 @@ mod types;
 mod undo;
 mod update;
 mod value;
+mod vecmap;
 mod version;
 
 pub use counter::{GCounter, PNCounter};

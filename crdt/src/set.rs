@@ -4,9 +4,10 @@
 //! observed, so an add concurrent with a remove survives. The causal context (the highest dot
 //! seen per replica) lets [`OrSet::merge`] tell "removed" from "not yet seen".
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::id::ReplicaId;
+use crate::vecmap::VecMap;
 
 /// The unique tag of one add: the replica that added and its counter.
 pub type Dot = (ReplicaId, u64);
@@ -14,15 +15,16 @@ pub type Dot = (ReplicaId, u64);
 /// An add-wins observed-remove set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrSet<T: Ord> {
-    entries: BTreeMap<T, BTreeSet<Dot>>,
-    context: BTreeMap<ReplicaId, u64>,
+    /// Each present value with its dots (sorted, without duplicates; usually just one).
+    entries: BTreeMap<T, Vec<Dot>>,
+    context: VecMap<ReplicaId, u64>,
 }
 
 impl<T: Ord> Default for OrSet<T> {
     fn default() -> Self {
         Self {
             entries: BTreeMap::new(),
-            context: BTreeMap::new(),
+            context: VecMap::new(),
         }
     }
 }
@@ -54,7 +56,7 @@ impl<T: Ord + Clone> OrSet<T> {
         *seen = (*seen).max(dot.1);
         let dots = self.entries.entry(value).or_default();
         let was_empty = dots.is_empty();
-        dots.insert(dot);
+        insert_dot(dots, dot);
         was_empty
     }
 
@@ -63,9 +65,7 @@ impl<T: Ord + Clone> OrSet<T> {
         let Some(present) = self.entries.get_mut(value) else {
             return false;
         };
-        for d in dots {
-            present.remove(d);
-        }
+        present.retain(|d| !dots.contains(d));
         if present.is_empty() {
             self.entries.remove(value);
             true
@@ -106,10 +106,10 @@ impl<T: Ord + Clone> OrSet<T> {
     /// State merge: a dot survives when both sides have it, or when one side has it and the other
     /// has not seen it yet.
     pub fn merge(&mut self, other: &OrSet<T>) {
-        let mut out: BTreeMap<T, BTreeSet<Dot>> = BTreeMap::new();
+        let mut out: BTreeMap<T, Vec<Dot>> = BTreeMap::new();
         for (v, dots) in &self.entries {
             let theirs = other.entries.get(v);
-            let keep: BTreeSet<Dot> = dots
+            let keep: Vec<Dot> = dots
                 .iter()
                 .filter(|d| theirs.is_some_and(|t| t.contains(d)) || !other.seen(d))
                 .copied()
@@ -126,7 +126,10 @@ impl<T: Ord + Clone> OrSet<T> {
                 .copied()
                 .collect();
             if !add.is_empty() {
-                out.entry(v.clone()).or_default().extend(add);
+                let dots = out.entry(v.clone()).or_default();
+                for d in add {
+                    insert_dot(dots, d);
+                }
             }
         }
         for (r, c) in &other.context {
@@ -134,6 +137,13 @@ impl<T: Ord + Clone> OrSet<T> {
             *e = (*e).max(*c);
         }
         self.entries = out;
+    }
+}
+
+/// Adds `dot` to sorted `dots` (once).
+fn insert_dot(dots: &mut Vec<Dot>, dot: Dot) {
+    if let Err(i) = dots.binary_search(&dot) {
+        dots.insert(i, dot);
     }
 }
 

@@ -14,6 +14,7 @@
 use std::fmt;
 
 use crate::encoding::{DecodeError, DecodeErrorKind, Reader, Writer};
+use crate::vecmap::VecMap;
 use crate::{Doc, StateVector};
 
 /// The newest protocol version this build speaks.
@@ -819,6 +820,16 @@ struct DocState {
     failures: u32,
 }
 
+impl DocState {
+    /// Puts batches back among the unsent ones, keeping them oldest first.
+    fn requeue(&mut self, batches: Vec<BatchId>) {
+        for b in batches {
+            let (Ok(i) | Err(i)) = self.unsent.binary_search(&b);
+            self.unsent.insert(i, b);
+        }
+    }
+}
+
 /// The client side of the protocol for one connection, carrying any number of documents.
 ///
 /// The driver (the browser provider through wasm, or a Rust client) owns the socket and the
@@ -834,10 +845,10 @@ pub struct Session {
     phase: Phase,
     client: Option<ClientId>,
     limits: Option<Limits>,
-    docs: std::collections::BTreeMap<String, DocState>,
-    handles: std::collections::BTreeMap<Handle, String>,
+    docs: VecMap<String, DocState>,
+    handles: VecMap<Handle, String>,
     /// Batches on the wire: wire id → (document, local batches it covers).
-    inflight: std::collections::BTreeMap<BatchId, (String, Vec<BatchId>)>,
+    inflight: VecMap<BatchId, (String, Vec<BatchId>)>,
     next_batch: u64,
     presence_clock: u64,
 }
@@ -860,9 +871,9 @@ impl Session {
             phase: Phase::Closed,
             client: None,
             limits: None,
-            docs: std::collections::BTreeMap::new(),
-            handles: std::collections::BTreeMap::new(),
-            inflight: std::collections::BTreeMap::new(),
+            docs: VecMap::new(),
+            handles: VecMap::new(),
+            inflight: VecMap::new(),
             next_batch: 1,
             presence_clock: 0,
         }
@@ -931,11 +942,10 @@ impl Session {
         let inflight = std::mem::take(&mut self.inflight);
         for (_, (doc, locals)) in inflight {
             if let Some(d) = self.docs.get_mut(&doc) {
-                d.unsent.extend(locals);
+                d.requeue(locals);
             }
         }
         for d in self.docs.values_mut() {
-            d.unsent.sort();
             d.handle = None;
             d.access = None;
             d.joining = false;
@@ -1142,10 +1152,9 @@ impl Session {
                         .collect();
                     for b in lost {
                         if let Some((_, locals)) = self.inflight.remove(&b) {
-                            d.unsent.extend(locals);
+                            d.requeue(locals);
                         }
                     }
-                    d.unsent.sort();
                     let delay_ms = match status {
                         Status::Resync => Some(0),
                         s if s.is_retryable() => {
@@ -1167,8 +1176,7 @@ impl Session {
                 if let Some((doc, locals)) = self.inflight.remove(&batch) {
                     if status.is_retryable() {
                         if let Some(d) = self.docs.get_mut(&doc) {
-                            d.unsent.extend(locals);
-                            d.unsent.sort();
+                            d.requeue(locals);
                             d.failures += 1;
                             out.event(Event::Rejoin {
                                 delay_ms: rejoin_delay(d.failures),

@@ -1,10 +1,10 @@
 //! State vectors: a compact summary of which operations a replica has seen.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use crate::encoding::{DecodeError, DecodeErrorKind, Reader, Writer};
 use crate::id::{OpId, ReplicaId};
+use crate::vecmap::VecMap;
 
 /// The clocks a state vector keeps per replica (both exclusive ends, i.e. counts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -22,7 +22,7 @@ pub struct Clocks {
 /// the same run of insert ids (which keeps documents and updates small).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct StateVector {
-    clocks: BTreeMap<ReplicaId, Clocks>,
+    clocks: VecMap<ReplicaId, Clocks>,
 }
 
 impl StateVector {
@@ -127,7 +127,7 @@ impl StateVector {
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let n = r.count(3)?;
-        let mut clocks = BTreeMap::new();
+        let mut clocks = VecMap::new();
         let mut prev: Option<u64> = None;
         for _ in 0..n {
             let at = r.offset();

@@ -60,9 +60,18 @@ impl IdMap {
 
     /// Agents with their info, in replica-id order (the canonical order of encodings).
     pub(crate) fn agents_by_replica(&self) -> Vec<(usize, &AgentInfo)> {
-        let mut v: Vec<(usize, &AgentInfo)> = self.agents.iter().enumerate().collect();
-        v.sort_by_key(|(_, a)| a.replica);
-        v
+        // Sorted as `(replica, agent, 0)` triples: replicas are unique, and the decoder sorts
+        // triples of this type too, so the wasm build carries one sort function for both.
+        let mut keys: Vec<(ReplicaId, u64, u64)> = self
+            .agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.replica, i as u64, 0))
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter()
+            .filter_map(|(_, i, _)| self.agents.get(i as usize).map(|a| (i as usize, a)))
+            .collect()
     }
 
     /// The replica of `agent`.

@@ -7,7 +7,7 @@ pub(crate) mod dels;
 pub(crate) mod ids;
 pub(crate) mod txn;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -21,6 +21,7 @@ use crate::seq::tree::SeqTree;
 use crate::types::{CounterRef, ListRef, MapRef, RegisterRef, SetRef, TextRef};
 use crate::update::Pending;
 use crate::value::{ContainerRef, Kind, Value};
+use crate::vecmap::VecMap;
 use crate::version::{Clocks, StateVector};
 use container::{Container, ContainerKey, MiscOp, Owners, State};
 use dels::DelLog;
@@ -71,13 +72,15 @@ pub struct Doc {
     pub(crate) ids: IdMap,
     pub(crate) me: Agent,
     pub(crate) containers: Vec<Container>,
-    roots: HashMap<(Kind, String), u32>,
-    nested: HashMap<Lv, u32>,
+    /// Root containers by name and kind (in name order).
+    roots: VecMap<(String, Kind), u32>,
+    /// Nested containers by the local version of the operation that created them.
+    nested: VecMap<Lv, u32>,
     pub(crate) owners: Owners,
     /// Deletions per agent, in deletion-sequence order.
     pub(crate) dels: Vec<DelLog>,
     /// Non-sequence operations by local version.
-    pub(crate) misc: BTreeMap<Lv, MiscOp>,
+    pub(crate) misc: VecMap<Lv, MiscOp>,
     /// Highest Lamport clock seen.
     pub(crate) lamport: u64,
     pub(crate) pending: Pending,
@@ -122,11 +125,11 @@ impl Doc {
             ids,
             me,
             containers: Vec::new(),
-            roots: HashMap::new(),
-            nested: HashMap::new(),
+            roots: VecMap::new(),
+            nested: VecMap::new(),
             owners: Owners::default(),
             dels: vec![DelLog::default()],
-            misc: BTreeMap::new(),
+            misc: VecMap::new(),
             lamport: 0,
             pending: Pending::default(),
             observers: Observers::default(),
@@ -143,16 +146,16 @@ impl Doc {
     // ------------------------------------------------------------------ roots
 
     pub(crate) fn root(&mut self, name: &str, kind: Kind) -> ContainerRef {
-        if let Some(idx) = self.roots.get(&(kind, name.to_owned())) {
-            return ContainerRef { kind, idx: *idx };
+        if let Some(idx) = self.find_root(name, kind) {
+            return ContainerRef { kind, idx };
         }
         let idx = self.add_container(ContainerKey::Root(name.to_owned()), kind);
-        self.roots.insert((kind, name.to_owned()), idx);
+        self.roots.insert((name.to_owned(), kind), idx);
         ContainerRef { kind, idx }
     }
 
     pub(crate) fn find_root(&self, name: &str, kind: Kind) -> Option<u32> {
-        self.roots.get(&(kind, name.to_owned())).copied()
+        self.roots.get(&(name.to_owned(), kind)).copied()
     }
 
     pub(crate) fn add_container(&mut self, key: ContainerKey, kind: Kind) -> u32 {
@@ -204,10 +207,10 @@ impl Doc {
 
     /// Root containers: `(name, handle)` in name order.
     pub fn roots(&self) -> Vec<(String, ContainerRef)> {
-        let mut v: Vec<_> = self
-            .roots
+        // Kept sorted by (name, kind): the same order as (name, handle).
+        self.roots
             .iter()
-            .map(|((kind, name), idx)| {
+            .map(|((name, kind), idx)| {
                 (
                     name.clone(),
                     ContainerRef {
@@ -216,9 +219,7 @@ impl Doc {
                     },
                 )
             })
-            .collect();
-        v.sort();
-        v
+            .collect()
     }
 
     // ------------------------------------------------------------------ container access
@@ -307,7 +308,8 @@ impl Doc {
             return d.sv.clone();
         }
         let mut sv = StateVector::new();
-        for a in &self.ids.agents {
+        // In replica order, so that each entry lands at the end of the sorted state vector.
+        for (_, a) in self.ids.agents_by_replica() {
             sv.set(
                 a.replica,
                 Clocks {
@@ -405,12 +407,14 @@ impl Doc {
     /// different kinds sharing a name get a `name:kind` key).
     pub fn to_json(&self) -> Value {
         let mut out = BTreeMap::new();
-        let mut names: HashMap<&str, usize> = HashMap::new();
-        for (_, name) in self.roots.keys() {
-            *names.entry(name.as_str()).or_default() += 1;
-        }
-        for ((kind, name), idx) in &self.roots {
-            let key = if names.get(name.as_str()).copied().unwrap_or(0) > 1 {
+        let roots = self.roots.as_slice();
+        for (i, ((name, kind), idx)) in roots.iter().enumerate() {
+            // Roots are sorted by name: roots sharing a name are neighbours.
+            let shared = |j: Option<usize>| {
+                j.and_then(|j| roots.get(j))
+                    .is_some_and(|((other, _), _)| other == name)
+            };
+            let key = if shared(i.checked_sub(1)) || shared(i.checked_add(1)) {
                 format!("{name}:{kind}")
             } else {
                 name.clone()
@@ -449,11 +453,16 @@ impl Doc {
                 t.content(&mut v);
                 Value::Array(v.iter().map(expand).collect())
             }
-            Some(State::Map(m)) => Value::Object(
-                m.iter()
-                    .filter_map(|(k, r)| r.get().map(|v| (k.clone(), expand(v))))
-                    .collect(),
-            ),
+            Some(State::Map(m)) => {
+                // Inserted in key order (no collect: that would sort them again).
+                let mut o = BTreeMap::new();
+                for (k, r) in m {
+                    if let Some(v) = r.get() {
+                        o.insert(k.clone(), expand(v));
+                    }
+                }
+                Value::Object(o)
+            }
             Some(State::Counter(c)) => Value::Int(c.value()),
             Some(State::Set(s)) => Value::Array(s.iter().cloned().collect()),
             Some(State::Register(r)) => r.get().map(expand).unwrap_or(Value::Null),
