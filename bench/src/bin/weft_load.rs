@@ -121,7 +121,8 @@ fn print_summary(r: &RunRecord) {
     let f = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"));
     println!(
         "{:>10} {:<11} conns {:>5}/{:<5} edits/s {:>7.0} frames/s {:>7.0} delivery p50/p99/max {}/{}/{} ms \
-         ack p50/p99/max {}/{}/{} ms RSS {:.1} MiB ({:.1} KiB/conn) errors {} lost acked {} of {} ({} kills) in {:.0} s",
+         ack p50/p99/max {}/{}/{} ms RSS {:.1} MiB ({:.1} KiB/conn) errors {} lost acked {} of {} ({} kills) \
+         CPU % server/generator/other {:.0}/{:.0}/{:.0} waiting {:.0}/{:.0} in {:.0} s",
         r.scenario,
         r.target,
         r.connections,
@@ -140,6 +141,11 @@ fn print_summary(r: &RunRecord) {
         r.lost_acked,
         r.verified_updates,
         r.kill_trials,
+        r.server_cpu_pct,
+        r.generator_cpu_pct,
+        r.other_cpu_pct,
+        r.server_cpu_wait_pct,
+        r.generator_cpu_wait_pct,
         r.run_time_s,
     );
     if !r.error_kinds.is_empty() {

@@ -202,6 +202,11 @@ pub struct Options {
     pub progress: bool,
 }
 
+/// Open files each process needs beyond one per connection (verification connections, the
+/// metrics scrape, logs, the store's files)…
+const FD_NEEDED_SPARE: u64 = 256;
+/// …and the margin the generator asks for when it raises its limit.
+const FD_WANTED_SPARE: u64 = 1024;
 /// Handshakes under way at once during a ramp.
 const CONCURRENT_HANDSHAKES: usize = 128;
 /// Waiting for late deliveries and acks gives up after this long without progress…
@@ -275,11 +280,9 @@ pub async fn run(scenario: Scenario, target: Target, opts: &Options) -> Result<R
         }
     };
     let total = plan.clients();
-    let nofile = procs::raise_nofile(total as u64 * 2 + 2048).map_err(err)?;
-    if nofile < total as u64 + 256 {
-        return Err(Error::new(format!(
-            "the open-files limit is {nofile}, too low for {total} connections (raise the hard limit: ulimit -Hn)"
-        )));
+    let nofile = procs::raise_nofile(total as u64 + FD_WANTED_SPARE).map_err(err)?;
+    if let Some(why) = procs::nofile_problem(nofile, total as u64 + FD_NEEDED_SPARE, total) {
+        return Err(Error::new(why));
     }
     let tmp = TempDir::new(opts.data_parent.as_deref(), scenario.name()).map_err(err)?;
     let spec = ServerSpec {
@@ -379,6 +382,8 @@ pub async fn run(scenario: Scenario, target: Target, opts: &Options) -> Result<R
     let mut held = sh.connected.load(Ordering::Relaxed);
     let server_cpu0 = server.cpu().unwrap_or_default();
     let own_cpu0 = procs::own_cpu().unwrap_or_default();
+    let server_sched0 = server.sched().unwrap_or_default();
+    let own_sched0 = procs::sched_of("self").unwrap_or_default();
     let machine0 = procs::machine_cpu().unwrap_or_default();
     let mut next_report = Instant::now() + Duration::from_secs(10);
     let mut last_hist = sh.delivery.snapshot();
@@ -425,9 +430,15 @@ pub async fn run(scenario: Scenario, target: Target, opts: &Options) -> Result<R
     });
     let frames = sh.counts.window_frames.load(Ordering::Relaxed) - frames_before;
     let sent = sh.counts.edits_sent.load(Ordering::Relaxed) - sent_before;
+    // Time the processes were runnable but had no CPU: high when other work competes for it.
+    let wait_pct = |now: Option<procs::Sched>, before: procs::Sched| {
+        now.map_or(0.0, |s| s.since(before).wait.as_secs_f64() / window * 100.0)
+    };
+    let server_wait = wait_pct(server.sched(), server_sched0);
+    let own_wait = wait_pct(procs::sched_of("self"), own_sched0);
     let generator_rss = procs::own_mem().map_or(0, |m| m.rss);
     say(format!(
-        "measured {window:.1} s: {sent} edits, {} acked, {frames} frames delivered, p99 delivery {:?} ms, p99 ack {:?} ms (server side {server_ack_p99:?}, commit {commit_p99:?}), errors {:?}, CPU server {server_cpu:.0} % generator {own_cpu:.0} % other processes {other_cpu:.0} %",
+        "measured {window:.1} s: {sent} edits, {} acked, {frames} frames delivered, p99 delivery {:?} ms, p99 ack {:?} ms (server side {server_ack_p99:?}, commit {commit_p99:?}), errors {:?}, CPU server {server_cpu:.0} % generator {own_cpu:.0} % other processes {other_cpu:.0} %, waiting for a CPU: server {server_wait:.0} % generator {own_wait:.0} %",
         sh.counts.acked.load(Ordering::Relaxed),
         sh.delivery.quantile_ms(0.99),
         sh.ack.quantile_ms(0.99),
@@ -608,6 +619,8 @@ pub async fn run(scenario: Scenario, target: Target, opts: &Options) -> Result<R
         generator_rss_bytes: generator_rss,
         server_cpu_pct: server_cpu,
         generator_cpu_pct: own_cpu,
+        server_cpu_wait_pct: server_wait,
+        generator_cpu_wait_pct: own_wait,
         other_cpu_pct: other_cpu,
         server_ack_p99_ms: server_ack_p99,
         server_commit_p99_ms: commit_p99,

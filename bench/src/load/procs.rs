@@ -271,6 +271,11 @@ impl Server {
         mem_of(self.pid()?)
     }
 
+    /// The server's scheduler statistics so far.
+    pub(crate) fn sched(&self) -> Option<Sched> {
+        sched_of(&self.pid()?.to_string())
+    }
+
     /// Sends SIGKILL (`kill -9`) and reaps the process.
     pub(crate) fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -313,10 +318,19 @@ impl Drop for Server {
     }
 }
 
-/// Raises this process's open-files limit to at least `want` (up to the hard limit; to `want`
-/// when privileged). Child processes inherit it, so the server gets it too. Returns the soft
-/// limit now in force.
-pub(crate) fn raise_nofile(want: u64) -> Result<libc::rlim_t, String> {
+/// The open-files limits of this process (`RLIMIT_NOFILE`), after [`raise_nofile`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NoFile {
+    /// The limit in force (child processes inherit it).
+    pub(crate) soft: libc::rlim_t,
+    /// How far an unprivileged process may raise it.
+    pub(crate) hard: libc::rlim_t,
+}
+
+/// Raises this process's open-files limit to at least `want` (up to the hard limit, or beyond
+/// it when the process may raise hard limits). Child processes inherit it, so the server gets it
+/// too. Returns the limits now in force.
+pub(crate) fn raise_nofile(want: u64) -> Result<NoFile, String> {
     let want = libc::rlim_t::try_from(want).unwrap_or(libc::rlim_t::MAX);
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -326,28 +340,106 @@ pub(crate) fn raise_nofile(want: u64) -> Result<libc::rlim_t, String> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(format!("getrlimit: {}", std::io::Error::last_os_error()));
     }
-    if lim.rlim_cur >= want {
-        return Ok(lim.rlim_cur);
+    let attempts = [
+        // Privileged (CAP_SYS_RESOURCE): the hard limit may rise too.
+        libc::rlimit {
+            rlim_cur: want,
+            rlim_max: lim.rlim_max.max(want),
+        },
+        // Unprivileged: the hard limit is as far as it goes.
+        libc::rlimit {
+            rlim_cur: lim.rlim_max.min(want),
+            rlim_max: lim.rlim_max,
+        },
+    ];
+    if lim.rlim_cur < want {
+        for raised in attempts {
+            // SAFETY: `raised` is a valid `rlimit`; setrlimit only reads it.
+            if raised.rlim_cur > lim.rlim_cur
+                && unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0
+            {
+                lim = raised;
+                break;
+            }
+        }
     }
-    let raised = libc::rlimit {
-        rlim_cur: want,
-        rlim_max: lim.rlim_max.max(want),
-    };
-    // SAFETY: `raised` is a valid `rlimit`; setrlimit only reads it.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-        return Ok(want);
+    Ok(NoFile {
+        soft: lim.rlim_cur,
+        hard: lim.rlim_max,
+    })
+}
+
+/// Explains an open-files limit too low for `connections` (`None` when `limit.soft` is at least
+/// `need`). Both this process and the server (which inherits the limit) hold one socket per
+/// connection.
+pub(crate) fn nofile_problem(
+    limit: NoFile,
+    need: libc::rlim_t,
+    connections: usize,
+) -> Option<String> {
+    (limit.soft < need).then(|| {
+        format!(
+            "the open-files limit is {} (hard limit {}), too low for {connections} connections: \
+             weft-load and the server it starts each hold one socket per connection, so each needs \
+             at least {need} open files. Only root (CAP_SYS_RESOURCE) can raise the hard limit: \
+             run `ulimit -n {need}` in the shell that starts weft-load (as root, or after raising \
+             the hard limit in /etc/security/limits.conf or systemd's LimitNOFILE), then try again",
+            limit.soft, limit.hard
+        )
+    })
+}
+
+/// CPU time a process's threads spent running, and runnable but waiting for a CPU (the
+/// scheduler's run-queue delay), summed over its threads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Sched {
+    /// Time on a CPU.
+    pub(crate) run: Duration,
+    /// Time runnable but waiting for a CPU.
+    pub(crate) wait: Duration,
+}
+
+impl Sched {
+    /// What was spent between `before` and `self`.
+    pub(crate) fn since(self, before: Sched) -> Sched {
+        Sched {
+            run: self.run.saturating_sub(before.run),
+            wait: self.wait.saturating_sub(before.wait),
+        }
     }
-    // Unprivileged: the hard limit is as far as it goes.
-    let capped = libc::rlimit {
-        rlim_cur: lim.rlim_max.min(want),
-        rlim_max: lim.rlim_max,
-    };
-    // SAFETY: as above.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &capped) } == 0 {
-        Ok(capped.rlim_cur)
-    } else {
-        Ok(lim.rlim_cur)
+}
+
+/// Sums `/proc/<pid>/task/*/schedstat` for a process id, or `self` (`None` if the process is
+/// gone or the kernel keeps no scheduler statistics). Threads that ended meanwhile drop out of the sum, so it may undercount.
+pub(crate) fn sched_of(pid: &str) -> Option<Sched> {
+    let mut total = Sched::default();
+    let mut any = false;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        if let Some(s) = parse_schedstat(&text) {
+            total.run += s.run;
+            total.wait += s.wait;
+            any = true;
+        }
     }
+    any.then_some(total)
+}
+
+/// Parses one thread's `schedstat`: nanoseconds on the CPU, nanoseconds waiting on a run queue,
+/// and the number of time slices.
+fn parse_schedstat(text: &str) -> Option<Sched> {
+    let mut fields = text.split_whitespace();
+    let run: u64 = fields.next()?.parse().ok()?;
+    let wait: u64 = fields.next()?.parse().ok()?;
+    Some(Sched {
+        run: Duration::from_nanos(run),
+        wait: Duration::from_nanos(wait),
+    })
 }
 
 /// Today's date in UTC as `YYYY-MM-DD`.
@@ -401,6 +493,54 @@ mod tests {
             parse_machine("cpu  10 0 10 70 10 0 0 0 0 0\ncpu0 1 2\n").unwrap_or_default();
         assert_eq!(busy * 5, total);
         assert!(machine_cpu().is_some());
+    }
+
+    #[test]
+    fn reads_schedstat() {
+        assert_eq!(
+            parse_schedstat("2000 3000000 7\n"),
+            Some(Sched {
+                run: Duration::from_micros(2),
+                wait: Duration::from_millis(3)
+            })
+        );
+        assert_eq!(parse_schedstat("x"), None);
+        let later = Sched {
+            run: Duration::from_millis(5),
+            wait: Duration::from_millis(1),
+        };
+        assert_eq!(
+            later.since(Sched {
+                run: Duration::from_millis(2),
+                wait: Duration::from_millis(4),
+            }),
+            Sched {
+                run: Duration::from_millis(3),
+                wait: Duration::ZERO
+            }
+        );
+    }
+
+    #[test]
+    fn explains_a_low_open_files_limit() {
+        let low = NoFile {
+            soft: 1024,
+            hard: 4096,
+        };
+        let why = nofile_problem(low, 10_256, 10_000).unwrap_or_default();
+        assert!(why.contains("1024 (hard limit 4096)"), "{why}");
+        assert!(why.contains("ulimit -n 10256"), "{why}");
+        assert_eq!(
+            nofile_problem(
+                NoFile {
+                    soft: 20_000,
+                    hard: 20_000
+                },
+                10_256,
+                10_000
+            ),
+            None
+        );
     }
 
     #[test]

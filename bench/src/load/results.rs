@@ -105,6 +105,14 @@ pub struct RunRecord {
     /// (the machine has [`std::thread::available_parallelism`] × 100 %).
     #[serde(default)]
     pub other_cpu_pct: f64,
+    /// Time the server's threads were runnable but waiting for a CPU during the window, in
+    /// percent of one core (summed over threads, from `/proc/<pid>/task/*/schedstat`): how much
+    /// the competition for the machine's cores held the server back.
+    #[serde(default)]
+    pub server_cpu_wait_pct: f64,
+    /// The same for the generator's threads.
+    #[serde(default)]
+    pub generator_cpu_wait_pct: f64,
     /// Wall-clock time of the whole run (server start to stop), in seconds.
     pub run_time_s: f64,
 }
@@ -144,11 +152,20 @@ fn le(v: Option<f64>, limit: f64) -> bool {
     v.is_some_and(|v| v <= limit)
 }
 
-fn ratio(peer: Option<f64>, weft: Option<f64>) -> String {
-    match (peer, weft) {
-        (Some(p), Some(w)) if w > 0.0 => format!("{:.2}×", p / w),
+/// `num ÷ den`, as `1.23×`.
+fn ratio(num: Option<f64>, den: Option<f64>) -> String {
+    match (num, den) {
+        (Some(n), Some(d)) if d > 0.0 => format!("{:.2}×", n / d),
         _ => "–".into(),
     }
+}
+
+/// How much competition for the CPU held the server back, for bar details.
+fn contention(r: &RunRecord) -> String {
+    format!(
+        "server waited for a CPU {:.0} % of one core, other processes used {:.0} %",
+        r.server_cpu_wait_pct, r.other_cpu_pct
+    )
 }
 
 /// The bars of the load scenarios, evaluated on `runs`.
@@ -167,11 +184,12 @@ pub fn bars(runs: &[RunRecord]) -> Vec<Bar> {
         }),
         detail: tenk.map_or_else(String::new, |r| {
             format!(
-                "{} held, p99 {} ms, {} errors, RSS {}",
+                "{} held, p99 {} ms, {} errors, RSS {} ({})",
                 r.connections,
                 ms(r.p99_delivery_ms),
                 r.errors,
-                mib(r.server_rss_bytes)
+                mib(r.server_rss_bytes),
+                contention(r)
             )
         }),
     });
@@ -181,10 +199,11 @@ pub fn bars(runs: &[RunRecord]) -> Vec<Bar> {
         held: w.map(|r| le(r.p99_delivery_ms, 25.0)),
         detail: w.map_or_else(String::new, |r| {
             format!(
-                "p99 {} ms at {:.1} edits/s, {} errors",
+                "p99 {} ms at {:.1} edits/s, {} errors ({})",
                 ms(r.p99_delivery_ms),
                 r.edits_per_s,
-                r.errors
+                r.errors,
+                contention(r)
             )
         }),
     });
@@ -194,10 +213,11 @@ pub fn bars(runs: &[RunRecord]) -> Vec<Bar> {
         held: a.map(|r| le(r.p99_ack_ms, 10.0) && r.edits_per_s >= 1900.0),
         detail: a.map_or_else(String::new, |r| {
             format!(
-                "p99 {} ms at {:.0} updates/s, {} errors",
+                "p99 {} ms at {:.0} updates/s, {} errors ({})",
                 ms(r.p99_ack_ms),
                 r.edits_per_s,
-                r.errors
+                r.errors,
+                contention(r)
             )
         }),
     });
@@ -319,7 +339,7 @@ fn machine() -> String {
 pub fn render_section(runs: &[RunRecord]) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "{START_MARKER}");
-    let _ = writeln!(md, "## Load: `weft-load`\n");
+    let _ = writeln!(md, "## Relay load\n");
     let dates: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.date.as_str()).collect();
     let _ = writeln!(
         md,
@@ -334,11 +354,11 @@ pub fn render_section(runs: &[RunRecord]) -> String {
     } else {
         let _ = writeln!(
             md,
-            "| scenario | server | connections held | edits/s | delivered frames/s | delivery p50 / p99 / max (ms) | ack p50 / p99 / max (ms) | server RSS | per connection | errors | lost acked (checked) | CPU % server / generator / other | run time |"
+            "| scenario | server | connections held | edits/s | delivered frames/s | delivery p50 / p99 / max (ms) | ack p50 / p99 / max (ms) | server RSS | per connection | errors | lost acked (checked) | CPU % server / generator / other | waiting for a CPU % server / generator | run time |"
         );
         let _ = writeln!(
             md,
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for r in runs {
             let ack = if r.target == "weft" {
@@ -377,7 +397,7 @@ pub fn render_section(runs: &[RunRecord]) -> String {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} / {} | {:.0} | {:.0} | {} / {} / {} | {} | {} | {} | {} | {} | {:.0} / {:.0} / {:.0} | {:.0} s |",
+                "| {} | {} | {} / {} | {:.0} | {:.0} | {} / {} / {} | {} | {} | {} | {} | {} | {:.0} / {:.0} / {:.0} | {:.0} / {:.0} | {:.0} s |",
                 r.scenario,
                 r.target,
                 r.connections,
@@ -395,6 +415,8 @@ pub fn render_section(runs: &[RunRecord]) -> String {
                 r.server_cpu_pct,
                 r.generator_cpu_pct,
                 r.other_cpu_pct,
+                r.server_cpu_wait_pct,
+                r.generator_cpu_wait_pct,
                 r.run_time_s
             );
         }
@@ -417,16 +439,17 @@ pub fn render_section(runs: &[RunRecord]) -> String {
             let _ = writeln!(md, "### Weft vs y-websocket\n");
             let _ = writeln!(
                 md,
-                "| scenario | connections held (Weft / y-websocket) | p99 delivery ms (Weft / y-websocket) | y-websocket ÷ Weft | server RSS (Weft / y-websocket) | y-websocket ÷ Weft |"
+                "| scenario | connections held (Weft / y-websocket) | Weft ÷ y-websocket | p99 delivery ms (Weft / y-websocket) | y-websocket ÷ Weft | server RSS (Weft / y-websocket) | y-websocket ÷ Weft |"
             );
-            let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: |");
+            let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
             for (w, y) in pairs {
                 let _ = writeln!(
                     md,
-                    "| {} | {} / {} | {} / {} | {} | {} / {} | {} |",
+                    "| {} | {} / {} | {} | {} / {} | {} | {} / {} | {} |",
                     w.scenario,
                     w.connections,
                     y.connections,
+                    ratio(Some(w.connections as f64), Some(y.connections as f64)),
                     ms(w.p99_delivery_ms),
                     ms(y.p99_delivery_ms),
                     ratio(y.p99_delivery_ms, w.p99_delivery_ms),
@@ -556,6 +579,8 @@ mod tests {
             server_cpu_pct: 80.0,
             generator_cpu_pct: 90.0,
             other_cpu_pct: 5.0,
+            server_cpu_wait_pct: 10.0,
+            generator_cpu_wait_pct: 12.0,
             run_time_s: 90.0,
         }
     }
