@@ -109,6 +109,17 @@ fn default_server_bin() -> PathBuf {
         .unwrap_or(conventional)
 }
 
+/// This process's command line, the program named by its file name only.
+fn command_line() -> String {
+    let mut words: Vec<String> = std::env::args().collect();
+    if let Some(program) = words.first_mut()
+        && let Some(name) = Path::new(program.as_str()).file_name()
+    {
+        *program = name.to_string_lossy().into_owned();
+    }
+    words.join(" ")
+}
+
 fn results_paths() -> (PathBuf, PathBuf) {
     let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
     (
@@ -177,6 +188,7 @@ async fn run_all(args: &Args) -> Result<Vec<RunRecord>, weft_bench::Error> {
         data_parent: args.data_dir_parent.clone(),
         seed: args.seed,
         progress: !args.quiet,
+        command: command_line(),
     };
     for t in &targets {
         let bin = match t {

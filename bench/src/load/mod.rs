@@ -200,6 +200,8 @@ pub struct Options {
     pub seed: u64,
     /// Print progress lines to standard error.
     pub progress: bool,
+    /// The command line that started the run, as recorded in results.
+    pub command: String,
 }
 
 /// Open files each process needs beyond one per connection (verification connections, the
@@ -583,6 +585,7 @@ pub async fn run(scenario: Scenario, target: Target, opts: &Options) -> Result<R
         scenario: scenario.name().into(),
         target: target.name().into(),
         date: procs::utc_date(),
+        command: opts.command.clone(),
         connections: held,
         connections_planned: total as u64,
         rooms: plan.rooms as u64,

@@ -25,6 +25,9 @@ pub struct RunRecord {
     pub target: String,
     /// UTC date of the run.
     pub date: String,
+    /// The command that ran it.
+    #[serde(default)]
+    pub command: String,
     /// Connections held: the fewest open at any sample during the measured window.
     pub connections: u64,
     /// Connections the scenario opens.
@@ -349,6 +352,18 @@ pub fn render_section(runs: &[RunRecord]) -> String {
         dates.into_iter().collect::<Vec<_>>().join(", "),
         machine()
     );
+    let commands: std::collections::BTreeSet<&str> = runs
+        .iter()
+        .map(|r| r.command.as_str())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if !commands.is_empty() {
+        let _ = writeln!(md, "Commands:\n");
+        for c in commands {
+            let _ = writeln!(md, "    {c}");
+        }
+        md.push('\n');
+    }
     if runs.is_empty() {
         let _ = writeln!(md, "No load runs recorded yet.\n");
     } else {
@@ -422,7 +437,14 @@ pub fn render_section(runs: &[RunRecord]) -> String {
         }
         let _ = writeln!(
             md,
-            "\ny-websocket has no acknowledgement: its \"ack\" column is the echo of an edit to its \
+            "\n*Waiting for a CPU* is the time the server's (or the generator's) threads were \
+             runnable but had no core, in percent of one core, summed over threads: well above zero, \
+             it means other work competed for the cores during the window and the latencies include \
+             that wait (*other* is the CPU every other process used).\n"
+        );
+        let _ = writeln!(
+            md,
+            "y-websocket has no acknowledgement: its \"ack\" column is the echo of an edit to its \
              author (the server applied it; nothing is stored), and it has no durable store, so it \
              skips the durability scenario and the kill -9 of the quick one.\n"
         );
@@ -544,6 +566,7 @@ mod tests {
             scenario: scenario.into(),
             target: target.into(),
             date: "2026-01-01".into(),
+            command: "weft-load --scenario 10k".into(),
             connections: 10_000,
             connections_planned: 10_000,
             rooms: 1000,
@@ -651,6 +674,9 @@ mod tests {
         assert!(rendered.starts_with(START_MARKER));
         assert!(rendered.trim_end().ends_with(END_MARKER));
         assert!(rendered.contains("Weft vs y-websocket"));
+        assert!(rendered.contains("## Relay load"));
+        assert!(rendered.contains("\n    weft-load --scenario 10k\n"));
+        assert!(rendered.contains("| 10k | 10000 / 10000 | 1.00× |"));
     }
 
     #[test]
