@@ -171,8 +171,10 @@ pub(crate) struct TxnRecord {
     /// key → (value before the transaction, value after)
     pub(crate) keys: VecMap<u32, BTreeMap<String, BeforeAfter>>,
     pub(crate) counters: VecMap<u32, i64>,
-    /// value → true when added, false when removed (net).
-    pub(crate) sets: VecMap<u32, BTreeMap<Value, bool>>,
+    /// value → `Some(true)` when added, `Some(false)` when removed, `None` when changes
+    /// cancelled out (net). Entries are never removed: that spares the wasm build the code of
+    /// `BTreeMap::remove` for this type.
+    pub(crate) sets: VecMap<u32, BTreeMap<Value, Option<bool>>>,
     pub(crate) registers: VecMap<u32, BeforeAfter>,
 }
 
@@ -203,12 +205,15 @@ impl TxnRecord {
 
     pub(crate) fn set_change(&mut self, c: u32, value: &Value, added: bool) {
         let m = self.sets.entry(c).or_default();
-        match m.get(value) {
-            Some(prev) if *prev != added => {
-                m.remove(value);
+        match m.get_mut(value) {
+            Some(net) => {
+                *net = match *net {
+                    Some(prev) if prev != added => None,
+                    _ => Some(added),
+                };
             }
-            _ => {
-                m.insert(value.clone(), added);
+            None => {
+                m.insert(value.clone(), Some(added));
             }
         }
     }
@@ -251,12 +256,12 @@ impl TxnRecord {
         for (c, m) in &self.sets {
             let added = m
                 .iter()
-                .filter(|(_, a)| **a)
+                .filter(|(_, a)| **a == Some(true))
                 .map(|(v, _)| v.clone())
                 .collect();
             let removed = m
                 .iter()
-                .filter(|(_, a)| !**a)
+                .filter(|(_, a)| **a == Some(false))
                 .map(|(v, _)| v.clone())
                 .collect();
             out.push((*c, Change::Set { added, removed }));

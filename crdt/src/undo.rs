@@ -245,7 +245,9 @@ fn capture(rec: &TxnRecord, scope: &[u32]) -> Step {
     for (c, m) in &rec.sets {
         if scope.contains(c) {
             for (v, added) in m {
-                s.sets.push((*c, v.clone(), *added));
+                if let Some(added) = added {
+                    s.sets.push((*c, v.clone(), *added));
+                }
             }
         }
     }
