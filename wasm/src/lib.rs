@@ -20,6 +20,10 @@ mod undo;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
 /** Options of `new Doc()` and `Doc.load()`. */
