@@ -70,12 +70,12 @@ struct Args {
     #[arg(long)]
     json: bool,
 
-    /// Merge the results into bench/results/load-latest.json and rewrite the load section of
-    /// bench/RESULTS.md.
+    /// Merge the results into the relay-load section of bench/RESULTS.md (replacing earlier runs
+    /// of the same scenario and server).
     #[arg(long)]
     write_results: bool,
 
-    /// Only rewrite the load section of bench/RESULTS.md from bench/results/load-latest.json
+    /// Only rewrite the relay-load section of bench/RESULTS.md from the records it holds
     /// (nothing is run).
     #[arg(long)]
     render_results: bool,
@@ -120,12 +120,9 @@ fn command_line() -> String {
     words.join(" ")
 }
 
-fn results_paths() -> (PathBuf, PathBuf) {
-    let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
-    (
-        bench.join("results").join("load-latest.json"),
-        bench.join("RESULTS.md"),
-    )
+/// `bench/RESULTS.md` of the source tree this binary was built from.
+fn results_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md")
 }
 
 fn print_summary(r: &RunRecord) {
@@ -219,12 +216,12 @@ async fn run_all(args: &Args) -> Result<Vec<RunRecord>, weft_bench::Error> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let (json_path, md_path) = results_paths();
+    let md_path = results_path();
     if args.render_results {
-        return match load::write_results(&[], &json_path, &md_path) {
+        return match load::write_results(&[], &md_path) {
             Ok(runs) => {
                 println!(
-                    "rewrote the load section of {} from {} runs",
+                    "rewrote the relay-load section of {} from {} runs",
                     md_path.display(),
                     runs.len()
                 );
@@ -267,11 +264,11 @@ fn main() -> ExitCode {
         }
     };
     if args.write_results {
-        match load::write_results(&runs, &json_path, &md_path) {
-            Ok(_) => eprintln!(
-                "weft-load: wrote {} and the load section of {}",
-                json_path.display(),
-                md_path.display()
+        match load::write_results(&runs, &md_path) {
+            Ok(all) => eprintln!(
+                "weft-load: rewrote the relay-load section of {} ({} runs recorded)",
+                md_path.display(),
+                all.len()
             ),
             Err(e) => {
                 eprintln!("weft-load: {e}");

@@ -1,6 +1,6 @@
 //! Records of load runs, the bars they are held to, the final JSON line, and the load section of
-//! `bench/RESULTS.md` (between `<!-- load:start -->` and `<!-- load:end -->`) with its raw data
-//! in `bench/results/load-latest.json`.
+//! `bench/RESULTS.md` (between `<!-- load:start -->` and `<!-- load:end -->`), which keeps its
+//! raw records in an HTML comment so later runs can merge into it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -348,7 +348,8 @@ pub fn render_section(runs: &[RunRecord]) -> String {
         md,
         "Written by `weft-load --write-results` (see [README.md](README.md#load-generator-weft-load)) on {} ({}). \
          Server and generator share the machine's cores on loopback; Weft's data directory is on the \
-         same disk, with `synchronous = FULL`. Raw records: [results/load-latest.json](results/load-latest.json).\n",
+         same disk, with `synchronous = FULL`. The raw records (JSON) are in a comment at the end of \
+         this section.\n",
         dates.into_iter().collect::<Vec<_>>().join(", "),
         machine()
     );
@@ -358,11 +359,18 @@ pub fn render_section(runs: &[RunRecord]) -> String {
         .filter(|c| !c.is_empty())
         .collect();
     if !commands.is_empty() {
-        let _ = writeln!(md, "Commands:\n");
+        // HTML-escaped, so a command can never end the section early.
+        let _ = writeln!(md, "Commands:\n\n<pre>");
         for c in commands {
-            let _ = writeln!(md, "    {c}");
+            let _ = writeln!(
+                md,
+                "{}",
+                c.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            );
         }
-        md.push('\n');
+        let _ = writeln!(md, "</pre>\n");
     }
     if runs.is_empty() {
         let _ = writeln!(md, "No load runs recorded yet.\n");
@@ -500,6 +508,7 @@ pub fn render_section(runs: &[RunRecord]) -> String {
         }
         md.push('\n');
     }
+    md.push_str(&records_comment(runs));
     let _ = writeln!(md, "{END_MARKER}");
     md
 }
@@ -522,38 +531,68 @@ fn replace_section(markdown: &str, section: &str) -> String {
     out
 }
 
-#[derive(Serialize, Deserialize)]
-struct ResultsFile {
-    runs: Vec<RunRecord>,
+/// Opens the comment that holds the section's raw records, one JSON object a line.
+const RECORDS_START: &str = "<!-- load:records";
+/// Closes it.
+const RECORDS_END: &str = "-->";
+
+/// The raw records as an HTML comment, one JSON object a line. `<` and `>` are written as JSON
+/// escapes, so no record can end the comment or the section early.
+fn records_comment(runs: &[RunRecord]) -> String {
+    let mut out = format!("{RECORDS_START}\n");
+    for r in runs {
+        let line = serde_json::to_string(r).unwrap_or_default();
+        out.push_str(&line.replace('<', "\\u003c").replace('>', "\\u003e"));
+        out.push('\n');
+    }
+    out.push_str(RECORDS_END);
+    out.push('\n');
+    out
 }
 
-/// Merges `new` into the runs of `json` (written if missing) and rewrites the load section of
-/// `markdown` from all of them. Returns every run now recorded.
-pub fn write_results(new: &[RunRecord], json: &Path, markdown: &Path) -> Result<Vec<RunRecord>> {
-    let io = |p: &Path, e: std::io::Error| Error::new(format!("{}: {e}", p.display()));
-    let old = match std::fs::read_to_string(json) {
-        Ok(s) => {
-            serde_json::from_str::<ResultsFile>(&s)
-                .map_err(|e| Error::new(format!("{}: {e}", json.display())))?
-                .runs
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(io(json, e)),
+/// The raw records held in the load section of `markdown` (none when it has no section).
+fn records_of(markdown: &str) -> Result<Vec<RunRecord>> {
+    let Some(start) = markdown.find(START_MARKER) else {
+        return Ok(Vec::new());
     };
-    let runs = merge_runs(old, new);
-    if let Some(dir) = json.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    }
-    let text = serde_json::to_string_pretty(&ResultsFile { runs: runs.clone() })
-        .map_err(|e| Error::new(e.to_string()))?;
-    std::fs::write(json, text + "\n").map_err(|e| io(json, e))?;
+    let section = markdown.get(start..).unwrap_or("");
+    let section = section
+        .find(END_MARKER)
+        .and_then(|end| section.get(..end))
+        .unwrap_or(section);
+    let Some(body) = section
+        .split_once(RECORDS_START)
+        .and_then(|(_, rest)| rest.split_once(RECORDS_END))
+        .map(|(body, _)| body)
+    else {
+        return Ok(Vec::new());
+    };
+    body.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_str(l).map_err(|e| {
+                Error::new(format!(
+                    "a record in the load section of RESULTS.md does not parse: {e}"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Merges `new` into the runs recorded in the load section of `markdown` and rewrites that
+/// section from all of them (appending it when the file has none). Returns every run now
+/// recorded.
+pub fn write_results(new: &[RunRecord], markdown: &Path) -> Result<Vec<RunRecord>> {
+    let io = |e: std::io::Error| Error::new(format!("{}: {e}", markdown.display()));
     let current = match std::fs::read_to_string(markdown) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(io(markdown, e)),
+        Err(e) => return Err(io(e)),
     };
+    let runs = merge_runs(records_of(&current)?, new);
     let updated = replace_section(&current, &render_section(&runs));
-    std::fs::write(markdown, updated).map_err(|e| io(markdown, e))?;
+    std::fs::write(markdown, updated).map_err(io)?;
     Ok(runs)
 }
 
@@ -675,8 +714,24 @@ mod tests {
         assert!(rendered.trim_end().ends_with(END_MARKER));
         assert!(rendered.contains("Weft vs y-websocket"));
         assert!(rendered.contains("## Relay load"));
-        assert!(rendered.contains("\n    weft-load --scenario 10k\n"));
+        assert!(rendered.contains("<pre>\nweft-load --scenario 10k\n</pre>"));
         assert!(rendered.contains("| 10k | 10000 / 10000 | 1.00× |"));
+    }
+
+    #[test]
+    fn records_round_trip_through_the_section() {
+        let mut odd = record("ack", "weft");
+        odd.command = "weft-load --data-dir-parent /tmp/a-->b<!-- load:end -->".into();
+        let runs = vec![record("10k", "weft"), odd];
+        let doc = replace_section("# R\n\nintro\n", &render_section(&runs));
+        assert_eq!(records_of(&doc).ok(), Some(runs.clone()));
+        assert!(doc.trim_end().ends_with(END_MARKER));
+        // A second rendering replaces the first in place.
+        let again = replace_section(&doc, &render_section(&runs));
+        assert_eq!(again, doc);
+        assert_eq!(records_of("# R\n").ok(), Some(Vec::new()));
+        let broken = doc.replace("\"scenario\":\"ack\"", "\"scenario\":");
+        assert!(records_of(&broken).is_err());
     }
 
     #[test]
