@@ -15,12 +15,6 @@ use wasm_bindgen::prelude::*;
 use weft::{ContainerRef, Event, Kind, ReplicaId, StateVector, Subscription, Transaction};
 
 use crate::convert;
-use crate::counter::CounterRef;
-use crate::list::ListRef;
-use crate::map::MapRef;
-use crate::register::RegisterRef;
-use crate::set::SetRef;
-use crate::text::TextRef;
 
 #[wasm_bindgen]
 extern "C" {
@@ -400,6 +394,12 @@ impl Doc {
     pub(crate) fn shared(&self) -> &Rc<Shared> {
         &self.shared
     }
+
+    /// The handle of the root `name` of `kind` (one body for the six `get…` methods).
+    fn get_root(&self, name: &JsValue, kind: Kind) -> Result<JsValue, JsValue> {
+        let c = self.shared.root(&convert::string(name, "name")?, kind)?;
+        Ok(convert::container_to_js(c, &self.shared))
+    }
 }
 
 #[wasm_bindgen]
@@ -437,93 +437,57 @@ impl Doc {
     }
 
     /// The root text `name` (created on first use).
-    #[wasm_bindgen(js_name = getText)]
+    #[wasm_bindgen(js_name = getText, unchecked_return_type = "TextRef")]
     pub fn get_text(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-    ) -> Result<TextRef, JsValue> {
-        let c = self
-            .shared
-            .root(&convert::string(&name, "name")?, Kind::Text)?;
-        Ok(TextRef::new(
-            Rc::clone(&self.shared),
-            typed(weft::TextRef::from_container(c))?,
-        ))
+    ) -> Result<JsValue, JsValue> {
+        self.get_root(&name, Kind::Text)
     }
 
     /// The root list `name`.
-    #[wasm_bindgen(js_name = getList)]
+    #[wasm_bindgen(js_name = getList, unchecked_return_type = "ListRef")]
     pub fn get_list(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-    ) -> Result<ListRef, JsValue> {
-        let c = self
-            .shared
-            .root(&convert::string(&name, "name")?, Kind::List)?;
-        Ok(ListRef::new(
-            Rc::clone(&self.shared),
-            typed(weft::ListRef::from_container(c))?,
-        ))
+    ) -> Result<JsValue, JsValue> {
+        self.get_root(&name, Kind::List)
     }
 
     /// The root map `name`.
-    #[wasm_bindgen(js_name = getMap)]
+    #[wasm_bindgen(js_name = getMap, unchecked_return_type = "MapRef")]
     pub fn get_map(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-    ) -> Result<MapRef, JsValue> {
-        let c = self
-            .shared
-            .root(&convert::string(&name, "name")?, Kind::Map)?;
-        Ok(MapRef::new(
-            Rc::clone(&self.shared),
-            typed(weft::MapRef::from_container(c))?,
-        ))
+    ) -> Result<JsValue, JsValue> {
+        self.get_root(&name, Kind::Map)
     }
 
     /// The root counter `name`.
-    #[wasm_bindgen(js_name = getCounter)]
+    #[wasm_bindgen(js_name = getCounter, unchecked_return_type = "CounterRef")]
     pub fn get_counter(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-    ) -> Result<CounterRef, JsValue> {
-        let c = self
-            .shared
-            .root(&convert::string(&name, "name")?, Kind::Counter)?;
-        Ok(CounterRef::new(
-            Rc::clone(&self.shared),
-            typed(weft::CounterRef::from_container(c))?,
-        ))
+    ) -> Result<JsValue, JsValue> {
+        self.get_root(&name, Kind::Counter)
     }
 
     /// The root set `name`.
-    #[wasm_bindgen(js_name = getSet)]
+    #[wasm_bindgen(js_name = getSet, unchecked_return_type = "SetRef")]
     pub fn get_set(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-    ) -> Result<SetRef, JsValue> {
-        let c = self
-            .shared
-            .root(&convert::string(&name, "name")?, Kind::Set)?;
-        Ok(SetRef::new(
-            Rc::clone(&self.shared),
-            typed(weft::SetRef::from_container(c))?,
-        ))
+    ) -> Result<JsValue, JsValue> {
+        self.get_root(&name, Kind::Set)
     }
 
     /// The root register `name`.
-    #[wasm_bindgen(js_name = getRegister)]
+    #[wasm_bindgen(js_name = getRegister, unchecked_return_type = "RegisterRef")]
     pub fn get_register(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-    ) -> Result<RegisterRef, JsValue> {
-        let c = self
-            .shared
-            .root(&convert::string(&name, "name")?, Kind::Register)?;
-        Ok(RegisterRef::new(
-            Rc::clone(&self.shared),
-            typed(weft::RegisterRef::from_container(c))?,
-        ))
+    ) -> Result<JsValue, JsValue> {
+        self.get_root(&name, Kind::Register)
     }
 
     /// Runs `f`; every edit it makes forms one transaction: one update event, one event per
@@ -653,11 +617,6 @@ impl Doc {
         self.shared
             .read(|doc| convert::value_to_js(&doc.to_json(), &self.shared))
     }
-}
-
-/// A typed handle from a root lookup (which always yields the kind asked for).
-fn typed<T>(handle: Option<T>) -> Result<T, JsValue> {
-    handle.ok_or_else(|| convert::error("WRONG_KIND", "root of an unexpected kind"))
 }
 
 fn check_event(event: &JsValue) -> Result<(), JsValue> {
