@@ -41,10 +41,12 @@ cp wasm/js/*.js wasm/js/*.d.ts "$out/"
 
 if [ -x node_modules/.bin/wasm-opt ]; then
   # The features rustc enables by default for wasm32-unknown-unknown, and nothing more.
-  # --converge repeats -Oz while it still shrinks the module. --low-memory-unused lets
-  # wasm-opt fold constant address offsets: it holds for Rust, which never computes a pointer
-  # into the first 1 KiB by wrapping around the 4 GiB address space.
-  node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --strip-debug --strip-producers \
+  # --flatten --rereloop rebuilds every function's control flow before -Oz, which then finds
+  # more to merge; --converge repeats -Oz while it still shrinks the module.
+  # --low-memory-unused lets wasm-opt fold constant address offsets: it holds for Rust, which
+  # never computes a pointer into the first 1 KiB by wrapping around the 4 GiB address space.
+  node_modules/.bin/wasm-opt --low-memory-unused --flatten --rereloop -Oz -Oz --converge \
+    --strip-debug --strip-producers \
     --enable-bulk-memory --enable-mutable-globals --enable-sign-ext \
     --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
     "$out/weft_wasm_bg.wasm" -o "$out/weft_wasm_bg.wasm"
