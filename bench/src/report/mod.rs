@@ -418,6 +418,20 @@ impl Outputs {
     }
 }
 
+/// The part of an existing `RESULTS.md` from its first `<!-- name:start -->` marker on.
+fn foreign_sections(existing: &str) -> &str {
+    let mut from = 0;
+    while let Some(i) = existing[from..].find("<!-- ") {
+        let at = from + i;
+        let line_end = existing[at..].find('\n').map_or(existing.len(), |n| at + n);
+        if existing[at..line_end].trim_end().ends_with(":start -->") {
+            return &existing[at..];
+        }
+        from = line_end;
+    }
+    ""
+}
+
 /// Writes the JSON, and unless `json_only` the Markdown report and the charts. Returns the
 /// paths written.
 pub fn write_outputs(
@@ -442,7 +456,16 @@ pub fn write_outputs(
         std::fs::write(&path, chart.svg).map_err(|e| io(&path, e))?;
         written.push(path);
     }
-    let md = markdown::render(results, bars, run, &outputs.results_dir, &outputs.markdown);
+    let mut md = markdown::render(results, bars, run, &outputs.results_dir, &outputs.markdown);
+    // Sections that other tools write (the JS benchmark, the relay load generator) sit between
+    // `<!-- name:start -->` markers at the end of the file; keep them.
+    if let Ok(existing) = std::fs::read_to_string(&outputs.markdown) {
+        let kept = foreign_sections(&existing);
+        if !kept.is_empty() {
+            md.push('\n');
+            md.push_str(kept);
+        }
+    }
     std::fs::write(&outputs.markdown, md).map_err(|e| io(&outputs.markdown, e))?;
     written.push(outputs.markdown.clone());
     Ok(written)
@@ -451,6 +474,16 @@ pub fn write_outputs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keeps_the_sections_other_tools_wrote() {
+        let file = "# Results\n<!-- a comment -->\ntext\n<!-- js-bench:start -->\nJS\n<!-- js-bench:end -->\n";
+        assert_eq!(
+            foreign_sections(file),
+            "<!-- js-bench:start -->\nJS\n<!-- js-bench:end -->\n"
+        );
+        assert_eq!(foreign_sections("# Results\n<!-- a comment -->\n"), "");
+    }
 
     #[test]
     fn repeat_takes_the_median_within_the_budget() {
