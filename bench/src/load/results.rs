@@ -448,7 +448,9 @@ pub fn render_section(runs: &[RunRecord]) -> String {
             "\n*Waiting for a CPU* is the time the server's (or the generator's) threads were \
              runnable but had no core, in percent of one core, summed over threads: well above zero, \
              it means other work competed for the cores during the window and the latencies include \
-             that wait (*other* is the CPU every other process used).\n"
+             that wait (*other* is the CPU every other process used). Latencies measured on a shared \
+             machine therefore vary from run to run with the other work: compare runs by these \
+             columns.\n"
         );
         let _ = writeln!(
             md,
