@@ -76,7 +76,7 @@ impl Buf for TextBuf {
 
     fn split_front(s: &str, n: usize) -> (&str, &str) {
         let b = s.char_indices().nth(n).map_or(s.len(), |(b, _)| b);
-        s.split_at(b)
+        s.split_at_checked(b).unwrap_or((s, ""))
     }
 
     fn insert(&mut self, len: Len, at: usize, s: &str) {
