@@ -45,8 +45,10 @@ if [ -x node_modules/.bin/wasm-opt ]; then
   # more to merge; --converge repeats -Oz while it still shrinks the module.
   # --low-memory-unused lets wasm-opt fold constant address offsets: it holds for Rust, which
   # never computes a pointer into the first 1 KiB by wrapping around the 4 GiB address space.
+  # --reorder-functions-by-name puts the copies of one generic function next to each other,
+  # which gzip compresses better (it needs the name section, stripped right after).
   node_modules/.bin/wasm-opt --low-memory-unused --flatten --rereloop -Oz -Oz --converge \
-    --strip-debug --strip-producers \
+    --reorder-functions-by-name --strip-debug --strip-producers \
     --enable-bulk-memory --enable-mutable-globals --enable-sign-ext \
     --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
     "$out/weft_wasm_bg.wasm" -o "$out/weft_wasm_bg.wasm"
