@@ -203,13 +203,15 @@ pub(crate) fn byte_arrays(v: &JsValue) -> Result<Vec<Vec<u8>>, JsValue> {
     let arr = v
         .dyn_ref::<Array>()
         .ok_or_else(|| invalid("expected an array of Uint8Array"))?;
-    arr.iter()
-        .map(|x| {
-            x.dyn_ref::<Uint8Array>()
-                .map(Uint8Array::to_vec)
-                .ok_or_else(|| invalid("expected an array of Uint8Array"))
-        })
-        .collect()
+    // Loops rather than `collect::<Result<…>>()`: smaller in wasm.
+    let mut out = Vec::new();
+    for x in arr.iter() {
+        let bytes = x
+            .dyn_ref::<Uint8Array>()
+            .ok_or_else(|| invalid("expected an array of Uint8Array"))?;
+        out.push(bytes.to_vec());
+    }
+    Ok(out)
 }
 
 /// The kind named by `"text" | "list" | "map" | "counter" | "set" | "register"`.
@@ -244,7 +246,11 @@ pub(crate) fn values(v: &JsValue) -> Result<Vec<Value>, JsValue> {
     let arr = v
         .dyn_ref::<Array>()
         .ok_or_else(|| invalid("expected an array of values"))?;
-    arr.iter().map(|x| value(&x)).collect()
+    let mut out = Vec::new();
+    for x in arr.iter() {
+        out.push(value(&x)?);
+    }
+    Ok(out)
 }
 
 fn value_at(v: &JsValue, depth: usize) -> Result<Value, JsValue> {
@@ -279,11 +285,11 @@ fn value_at(v: &JsValue, depth: usize) -> Result<Value, JsValue> {
         return Ok(Value::Bytes(bytes.to_vec()));
     }
     if let Some(arr) = v.dyn_ref::<Array>() {
-        return arr
-            .iter()
-            .map(|x| value_at(&x, depth + 1))
-            .collect::<Result<_, _>>()
-            .map(Value::Array);
+        let mut out = Vec::new();
+        for x in arr.iter() {
+            out.push(value_at(&x, depth + 1)?);
+        }
+        return Ok(Value::Array(out));
     }
     if v.is_object() && is_plain_object(v) {
         let mut out = BTreeMap::new();
@@ -507,21 +513,21 @@ pub(crate) fn text_delta(v: &JsValue) -> Result<Vec<DeltaOp>, JsValue> {
     let arr = v
         .dyn_ref::<Array>()
         .ok_or_else(|| invalid("a delta must be an array"))?;
-    arr.iter()
-        .map(|step| {
-            let get = |k: &str| option(&step, k);
-            let (retain, insert, delete) = (get("retain"), get("insert"), get("delete"));
-            if let Some(s) = insert.as_string() {
-                Ok(DeltaOp::Insert(s))
-            } else if let Some(n) = retain.as_f64() {
-                index(n, "retain").map(DeltaOp::Retain)
-            } else if let Some(n) = delete.as_f64() {
-                index(n, "delete").map(DeltaOp::Delete)
-            } else {
-                Err(invalid("each delta step must be { retain: number }, { insert: string } or { delete: number }"))
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    for step in arr.iter() {
+        let get = |k: &str| option(&step, k);
+        let (retain, insert, delete) = (get("retain"), get("insert"), get("delete"));
+        out.push(if let Some(s) = insert.as_string() {
+            DeltaOp::Insert(s)
+        } else if let Some(n) = retain.as_f64() {
+            DeltaOp::Retain(index(n, "retain")?)
+        } else if let Some(n) = delete.as_f64() {
+            DeltaOp::Delete(index(n, "delete")?)
+        } else {
+            return Err(invalid("each delta step must be { retain: number }, { insert: string } or { delete: number }"));
+        });
+    }
+    Ok(out)
 }
 
 // ------------------------------------------------------------------ sync protocol

@@ -30,22 +30,23 @@ fn scope_targets(doc: &Rc<Shared>, scope: &JsValue) -> Result<Vec<ContainerRef>,
         None => vec![scope.clone()],
     };
     let not_a_type = || convert::invalid("scope must be a shared type or an array of shared types");
-    items
-        .iter()
-        .map(|item| {
-            let method = Reflect::get(item, &"__weftScope".into()).map_err(|_| not_a_type())?;
-            let method = method.dyn_into::<Function>().map_err(|_| not_a_type())?;
-            OFFERED.with(|o| o.borrow_mut().take());
-            method.call0(item)?;
-            match OFFERED.with(|o| o.borrow_mut().take()) {
-                Some((owner, target)) if Rc::ptr_eq(&owner, doc) => Ok(target),
-                Some(_) => Err(convert::invalid(
+    let mut targets = Vec::new();
+    for item in &items {
+        let method = Reflect::get(item, &"__weftScope".into()).map_err(|_| not_a_type())?;
+        let method = method.dyn_into::<Function>().map_err(|_| not_a_type())?;
+        OFFERED.with(|o| o.borrow_mut().take());
+        method.call0(item)?;
+        targets.push(match OFFERED.with(|o| o.borrow_mut().take()) {
+            Some((owner, target)) if Rc::ptr_eq(&owner, doc) => target,
+            Some(_) => {
+                return Err(convert::invalid(
                     "the scope's shared types must belong to this document",
-                )),
-                None => Err(not_a_type()),
+                ));
             }
-        })
-        .collect()
+            None => return Err(not_a_type()),
+        });
+    }
+    Ok(targets)
 }
 
 /// Undo and redo of this replica's changes to chosen shared types.
