@@ -242,9 +242,12 @@ impl Shared {
         if notices.is_empty() {
             return Ok(());
         }
-        self.queue
-            .borrow_mut()
-            .extend(notices.into_iter().map(|n| (n, origin.clone())));
+        {
+            let mut queue = self.queue.borrow_mut();
+            for n in notices {
+                queue.push_back((n, origin.clone()));
+            }
+        }
         if self.delivering.replace(true) {
             return Ok(());
         }

@@ -47,15 +47,12 @@ impl SyncSession {
 
     /// Joins the documents a fresh connection lists (the session holds them all).
     fn rejoin(&self, out: &mut Output) -> Result<(), JsValue> {
-        let ids: Vec<String> = out
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Connected { rejoin, .. } => Some(rejoin.clone()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let mut ids: Vec<String> = Vec::new();
+        for e in &out.events {
+            if let Event::Connected { rejoin, .. } = e {
+                ids.extend_from_slice(rejoin);
+            }
+        }
         for id in ids {
             let doc = self.doc(&id)?;
             let more = doc.read(|d| self.session().map(|mut s| s.join(&id, d)))??;
