@@ -102,6 +102,12 @@ impl Doc {
         if self.deferred.is_some() {
             return self.resolved().encode_diff(sv);
         }
+        self.encode_update_since(sv)
+    }
+
+    /// An update (never a whole-document encoding, even for an empty `sv`) of the operations
+    /// and deletions past `sv`. The document must not be a deferred load.
+    fn encode_update_since(&self, sv: &StateVector) -> Vec<u8> {
         let mut r = Ranges::default();
         for (a, info) in self.ids.agents_by_replica() {
             let c = sv.get(info.replica);
@@ -205,9 +211,12 @@ impl Doc {
             } else {
                 // Merge a whole-document encoding through a temporary replica: load it there,
                 // then apply exactly what this replica lacks.
+                // Only the replicas the encoding names matter, so a document that knows many
+                // replicas does not build its whole state vector for each merge.
+                let known = self.clocks_of(&d.replicas);
                 let mut tmp = Doc::with_replica_id(self.replica_id());
                 tmp.load_snapshot(d, None, None)?;
-                let diff = decode::decode(&tmp.encode_diff(&self.state_vector()))?;
+                let diff = decode::decode(&tmp.encode_update_since(&known))?;
                 self.apply_diff(diff, origin.clone(), bytes)?
             }
         } else {
@@ -221,6 +230,24 @@ impl Doc {
         out.deletes += retried.deletes;
         out.pending = !self.pending.is_empty();
         Ok(out)
+    }
+
+    /// This document's clocks for `replicas` only.
+    fn clocks_of(&self, replicas: &[ReplicaId]) -> StateVector {
+        let mut sv = StateVector::new();
+        for r in replicas {
+            if let Some(a) = self.ids.find_agent(*r) {
+                let info = &self.ids.agents[a as usize];
+                sv.set(
+                    *r,
+                    Clocks {
+                        ops: u64::from(info.next_seq),
+                        deletes: u64::from(info.next_del),
+                    },
+                );
+            }
+        }
+        sv
     }
 
     fn apply_diff(
