@@ -6,7 +6,6 @@
 //! from there. Callbacks may therefore call back into the document (even edit it).
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
@@ -77,7 +76,7 @@ pub(crate) struct Shared {
     /// The engine origin tag of the open transaction (to reopen it after a split).
     open_tag: RefCell<Option<String>>,
     /// Notices waiting for their callbacks, with the JS origin of their transaction.
-    queue: RefCell<VecDeque<(Notice, JsValue)>>,
+    queue: RefCell<Vec<(Notice, JsValue)>>,
     /// True while callbacks run: notices of edits they make wait in `queue`, so every callback
     /// sees transactions in the order they committed.
     delivering: Cell<bool>,
@@ -245,7 +244,7 @@ impl Shared {
         {
             let mut queue = self.queue.borrow_mut();
             for n in notices {
-                queue.push_back((n, origin.clone()));
+                queue.push((n, origin.clone()));
             }
         }
         if self.delivering.replace(true) {
@@ -253,10 +252,15 @@ impl Shared {
         }
         let mut first_error = None;
         loop {
-            let next = self.queue.borrow_mut().pop_front();
-            let Some((notice, origin)) = next else { break };
-            if let Err(e) = self.notify(notice, &origin) {
-                first_error.get_or_insert(e);
+            // Notices queued while these callbacks run come after them, in the next round.
+            let batch = std::mem::take(&mut *self.queue.borrow_mut());
+            if batch.is_empty() {
+                break;
+            }
+            for (notice, origin) in batch {
+                if let Err(e) = self.notify(notice, &origin) {
+                    first_error.get_or_insert(e);
+                }
             }
         }
         self.delivering.set(false);
