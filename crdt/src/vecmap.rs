@@ -60,6 +60,12 @@ impl<K: Ord, V> VecMap<K, V> {
         Self { items: Vec::new() }
     }
 
+    /// A map of `items`, which must be sorted by key without duplicates.
+    pub(crate) fn from_sorted(items: Vec<(K, V)>) -> Self {
+        debug_assert!(items.windows(2).all(|w| w[0].0 < w[1].0));
+        Self { items }
+    }
+
     fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
     where
         K: Borrow<Q>,

@@ -31,6 +31,15 @@ impl StateVector {
         Self::default()
     }
 
+    /// A state vector of `(replica, clocks)` entries sorted by replica without duplicates;
+    /// entries with both clocks zero are left out.
+    pub(crate) fn from_sorted(entries: impl Iterator<Item = (ReplicaId, Clocks)>) -> Self {
+        let clocks = entries.filter(|(_, c)| *c != Clocks::default()).collect();
+        Self {
+            clocks: VecMap::from_sorted(clocks),
+        }
+    }
+
     /// True when nothing has been seen.
     pub fn is_empty(&self) -> bool {
         self.clocks.values().all(|c| c.ops == 0 && c.deletes == 0)

@@ -31,6 +31,9 @@ pub(crate) struct AgentInfo {
 pub(crate) struct IdMap {
     pub(crate) agents: Vec<AgentInfo>,
     by_replica: HashMap<ReplicaId, Agent>,
+    /// Every agent in replica-id order (the canonical order of encodings and state vectors),
+    /// kept as agents are added so that nothing needs sorting.
+    sorted: Vec<(ReplicaId, Agent)>,
     /// Runs in local-version order.
     runs: Vec<IdRun>,
     next_lv: Lv,
@@ -50,6 +53,8 @@ impl IdMap {
             next_del: 0,
         });
         self.by_replica.insert(replica, a);
+        let at = self.sorted.partition_point(|(r, _)| *r < replica);
+        self.sorted.insert(at, (replica, a));
         a
     }
 
@@ -60,18 +65,14 @@ impl IdMap {
 
     /// Agents with their info, in replica-id order (the canonical order of encodings).
     pub(crate) fn agents_by_replica(&self) -> Vec<(usize, &AgentInfo)> {
-        // Sorted as `(replica, agent, 0)` triples: replicas are unique, and the decoder sorts
-        // triples of this type too, so the wasm build carries one sort function for both.
-        let mut keys: Vec<(ReplicaId, u64, u64)> = self
-            .agents
+        self.agents_in_replica_order().collect()
+    }
+
+    /// [`IdMap::agents_by_replica`] without collecting.
+    pub(crate) fn agents_in_replica_order(&self) -> impl Iterator<Item = (usize, &AgentInfo)> {
+        self.sorted
             .iter()
-            .enumerate()
-            .map(|(i, a)| (a.replica, i as u64, 0))
-            .collect();
-        keys.sort_unstable();
-        keys.into_iter()
-            .filter_map(|(_, i, _)| self.agents.get(i as usize).map(|a| (i as usize, a)))
-            .collect()
+            .filter_map(|&(_, a)| self.agents.get(a as usize).map(|info| (a as usize, info)))
     }
 
     /// The replica of `agent`.

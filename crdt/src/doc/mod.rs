@@ -307,18 +307,16 @@ impl Doc {
         if let Some(d) = &self.deferred {
             return d.sv.clone();
         }
-        let mut sv = StateVector::new();
-        // In replica order, so that each entry lands at the end of the sorted state vector.
-        for (_, a) in self.ids.agents_by_replica() {
-            sv.set(
+        // The agents in replica order: the entries come sorted.
+        StateVector::from_sorted(self.ids.agents_in_replica_order().map(|(_, a)| {
+            (
                 a.replica,
                 Clocks {
                     ops: u64::from(a.next_seq),
                     deletes: u64::from(a.next_del),
                 },
-            );
-        }
-        sv
+            )
+        }))
     }
 
     /// True when some received operations wait for operations that have not arrived yet.
