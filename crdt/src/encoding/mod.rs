@@ -3,10 +3,12 @@
 //! The only way to get bytes out of a [`Reader`] is a checked `take`, so every decoder built on it
 //! is total: any input gives `Ok` or a [`DecodeError`] carrying the byte offset where it failed.
 
+mod crc;
 mod error;
 mod reader;
 mod writer;
 
+pub(crate) use crc::crc32;
 pub use error::{DecodeError, DecodeErrorKind};
 pub(crate) use reader::Reader;
 pub(crate) use writer::Writer;

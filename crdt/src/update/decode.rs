@@ -44,7 +44,7 @@ pub(crate) fn envelope(bytes: &[u8], base: usize) -> Result<Envelope<'_>, Decode
         let sum = r.u32_le()?;
         let body_at = r.offset();
         let body = r.take(r.remaining())?;
-        if crc32fast::hash(body) != sum {
+        if crate::encoding::crc32(body) != sum {
             return Err(DecodeError::new(at, DecodeErrorKind::ChecksumMismatch));
         }
         return Ok(Envelope {

@@ -576,7 +576,7 @@ fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
     out.u8(format::VERSION);
     out.u8(flags);
     if flags & format::F_CHECKSUM != 0 {
-        out.u32_le(crc32fast::hash(body));
+        out.u32_le(crate::encoding::crc32(body));
     }
     out.raw(body);
     out.into_bytes()
