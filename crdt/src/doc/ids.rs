@@ -1,7 +1,5 @@
 //! [`IdMap`]: the replica table and the two-way mapping between [`OpId`]s and local versions.
 
-use std::collections::HashMap;
-
 use crate::id::{Agent, Lv, OpId, ReplicaId};
 use crate::seq::tree::LvInfo;
 
@@ -30,10 +28,10 @@ pub(crate) struct AgentInfo {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IdMap {
     pub(crate) agents: Vec<AgentInfo>,
-    by_replica: HashMap<ReplicaId, Agent>,
-    /// Every agent in replica-id order (the canonical order of encodings and state vectors),
-    /// kept as agents are added so that nothing needs sorting.
-    sorted: Vec<(ReplicaId, Agent)>,
+    /// Every agent by replica id, in replica-id order (the canonical order of encodings and
+    /// state vectors), kept sorted as agents are added so that nothing needs sorting; lookups
+    /// are binary searches.
+    by_replica: Vec<(ReplicaId, Agent)>,
     /// Runs in local-version order.
     runs: Vec<IdRun>,
     next_lv: Lv,
@@ -42,9 +40,10 @@ pub(crate) struct IdMap {
 impl IdMap {
     /// The agent index of `replica`, adding it when new.
     pub(crate) fn agent(&mut self, replica: ReplicaId) -> Agent {
-        if let Some(a) = self.by_replica.get(&replica) {
-            return *a;
-        }
+        let at = match self.by_replica.binary_search_by_key(&replica, |(r, _)| *r) {
+            Ok(i) => return self.by_replica[i].1,
+            Err(at) => at,
+        };
         let a = self.agents.len() as Agent;
         self.agents.push(AgentInfo {
             replica,
@@ -52,15 +51,16 @@ impl IdMap {
             next_seq: 0,
             next_del: 0,
         });
-        self.by_replica.insert(replica, a);
-        let at = self.sorted.partition_point(|(r, _)| *r < replica);
-        self.sorted.insert(at, (replica, a));
+        self.by_replica.insert(at, (replica, a));
         a
     }
 
     /// The agent index of `replica`, if known.
     pub(crate) fn find_agent(&self, replica: ReplicaId) -> Option<Agent> {
-        self.by_replica.get(&replica).copied()
+        self.by_replica
+            .binary_search_by_key(&replica, |(r, _)| *r)
+            .ok()
+            .map(|i| self.by_replica[i].1)
     }
 
     /// Agents with their info, in replica-id order (the canonical order of encodings).
@@ -70,7 +70,7 @@ impl IdMap {
 
     /// [`IdMap::agents_by_replica`] without collecting.
     pub(crate) fn agents_in_replica_order(&self) -> impl Iterator<Item = (usize, &AgentInfo)> {
-        self.sorted
+        self.by_replica
             .iter()
             .filter_map(|&(_, a)| self.agents.get(a as usize).map(|info| (a as usize, info)))
     }
