@@ -55,16 +55,7 @@ impl Pending {
         let mut sv = StateVector::new();
         for d in &self.updates {
             for r in &d.replicas {
-                let c = match doc.ids.find_agent(*r) {
-                    Some(a) => {
-                        let info = &doc.ids.agents[a as usize];
-                        Clocks {
-                            ops: u64::from(info.next_seq),
-                            deletes: u64::from(info.next_del),
-                        }
-                    }
-                    None => Clocks::default(),
-                };
+                let c = doc.clocks_of_replica(*r);
                 sv.set(*r, c);
                 if c == Clocks::default() {
                     // Record unknown replicas too: "everything from the start".
@@ -236,18 +227,20 @@ impl Doc {
     fn clocks_of(&self, replicas: &[ReplicaId]) -> StateVector {
         let mut sv = StateVector::new();
         for r in replicas {
-            if let Some(a) = self.ids.find_agent(*r) {
-                let info = &self.ids.agents[a as usize];
-                sv.set(
-                    *r,
-                    Clocks {
-                        ops: u64::from(info.next_seq),
-                        deletes: u64::from(info.next_del),
-                    },
-                );
-            }
+            sv.set(*r, self.clocks_of_replica(*r));
         }
         sv
+    }
+
+    /// This document's clocks for replica `r` (zero when it knows nothing of `r`).
+    fn clocks_of_replica(&self, r: ReplicaId) -> Clocks {
+        self.ids.find_agent(r).map_or(Clocks::default(), |a| {
+            let info = &self.ids.agents[a as usize];
+            Clocks {
+                ops: u64::from(info.next_seq),
+                deletes: u64::from(info.next_del),
+            }
+        })
     }
 
     fn apply_diff(
