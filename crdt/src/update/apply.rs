@@ -31,7 +31,9 @@ impl<'a> TextCursor<'a> {
                 .nth(n)
                 .map_or(self.s.len(), |(b, _)| b)
         };
-        let (head, tail) = self.s.split_at(b);
+        // `b` is a char boundary; the checked split keeps the panicking path (and its
+        // formatting code) out of the wasm build.
+        let (head, tail) = self.s.split_at_checked(b).unwrap_or((self.s, ""));
         self.s = tail;
         head
     }
