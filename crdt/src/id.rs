@@ -6,6 +6,14 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ReplicaId(pub u64);
 
+impl ReplicaId {
+    /// The replica id drawn from 64 random bits: their low 48 (never 0). 48 bits keep ids
+    /// short on the wire (a 7-byte varint in every update) with collisions still unlikely.
+    pub fn from_random_bits(bits: u64) -> ReplicaId {
+        ReplicaId((bits & 0xffff_ffff_ffff).max(1))
+    }
+}
+
 impl fmt::Display for ReplicaId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)

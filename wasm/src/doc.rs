@@ -386,7 +386,7 @@ fn random_replica() -> Result<ReplicaId, JsValue> {
     let mut b = [0u8; 8];
     get_random_values(&mut b)
         .map_err(|_| convert::error("NO_RANDOMNESS", "crypto.getRandomValues is not available"))?;
-    Ok(ReplicaId(u64::from_le_bytes(b)))
+    Ok(ReplicaId::from_random_bits(u64::from_le_bytes(b)))
 }
 
 fn replica_option(options: &JsValue) -> Result<ReplicaId, JsValue> {

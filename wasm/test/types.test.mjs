@@ -3,12 +3,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Doc, TextRef, ListRef, MapRef, CounterRef, SetRef, RegisterRef, WeftError } from 'weft-crdt';
 
-test('Doc: replica ids are 64-bit decimal strings, random by default', () => {
+test('Doc: replica ids are 64-bit decimal strings, random (48-bit) by default', () => {
   assert.equal(new Doc({ replicaId: '18446744073709551615' }).replicaId, '18446744073709551615');
   assert.equal(new Doc({ replicaId: 2n ** 63n }).replicaId, String(2n ** 63n));
   const ids = new Set(Array.from({ length: 20 }, () => new Doc().replicaId));
   assert.equal(ids.size, 20);
-  for (const id of ids) assert.match(id, /^\d+$/);
+  for (const id of ids) {
+    assert.match(id, /^\d+$/);
+    // Random ids take 48 bits, which keeps every update's replica id a 7-byte varint.
+    assert.ok(BigInt(id) > 0n && BigInt(id) < 2n ** 48n, id);
+  }
   assert.throws(() => new Doc({ replicaId: 5 }), WeftError);
   assert.throws(() => new Doc({ replicaId: '-1' }), /decimal u64/);
   assert.throws(() => new Doc({ replicaId: 2n ** 64n }), WeftError);

@@ -483,7 +483,7 @@ fn empty_list() -> &'static SeqTree<ListBuf> {
 impl ReplicaId {
     /// A random replica id of 48 bits (never 0).
     pub fn random() -> ReplicaId {
-        ReplicaId((random_u64() & 0xffff_ffff_ffff).max(1))
+        ReplicaId::from_random_bits(random_u64())
     }
 }
 
