@@ -63,6 +63,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// When a document's actor sends an accepted update to the other subscribers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Fanout {
+    /// Right after the engine accepts it, while its commit runs: peers see edits one commit
+    /// (about a millisecond plus an fsync) sooner. If the server crashes before the commit, the
+    /// peers that received it still hold it and send it back on their next join.
+    Apply,
+    /// Only after the commit: every update a peer receives is already durable.
+    Commit,
+}
+
 /// Limits that protect the server from any one client. All are on by default.
 #[derive(Args, Clone, Debug)]
 pub struct LimitsConfig {
@@ -173,6 +184,12 @@ pub struct Tuning {
     /// Commands queued for one document actor before senders wait.
     #[arg(long, env = "WEFT_ROOM_QUEUE", default_value_t = 1024)]
     pub room_queue: usize,
+
+    /// When an update goes to the document's other subscribers: as soon as the engine accepts
+    /// it (`apply`, while its commit runs), or only once it is committed (`commit`). The
+    /// author's `Ack(Ok)` waits for the commit either way.
+    #[arg(long, env = "WEFT_FANOUT", value_enum, default_value_t = Fanout::Apply)]
+    pub fanout: Fanout,
 
     /// On shutdown, how long connections get to receive their pending acks (milliseconds).
     #[arg(long, env = "WEFT_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]

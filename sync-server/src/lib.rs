@@ -101,6 +101,7 @@ pub async fn run(
         compact_after_bytes: config.tuning.compact_after_bytes,
         idle_evict: Duration::from_millis(config.tuning.idle_evict_ms),
         queue: config.tuning.room_queue,
+        fanout: config.tuning.fanout,
     };
     let rooms = Arc::new(Rooms::new(
         Arc::clone(&store),

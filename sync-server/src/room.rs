@@ -4,8 +4,9 @@
 //! 1. an update is applied to the `Doc` (the engine validates it; an invalid one is rejected and
 //!    neither stored nor broadcast),
 //! 2. appended to the store (group-committed with other documents' writes),
-//! 3. once committed, acknowledged to its author and fanned out — one encoded frame shared by
-//!    every other subscriber.
+//! 3. fanned out — one encoded frame shared by every other subscriber — right away or once
+//!    committed, as [`Fanout`] says,
+//! 4. once committed, acknowledged to its author.
 //!
 //! A join is answered with the server's state vector and exactly what the client lacks, sent
 //! only once everything it reflects is committed. Identical joins share one encoding.
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use weft::Doc;
 use weft::sync::{Access, ClientId, Handle, ServerMessage, Status};
 
+use crate::config::Fanout;
 use crate::fanout::{Outbound, Outlet, SubId, Undelivered};
 use crate::metrics::Metrics;
 use crate::rooms::RoomsShared;
@@ -100,6 +102,8 @@ pub struct RoomConfig {
     pub idle_evict: Duration,
     /// Capacity of a room's command queue.
     pub queue: usize,
+    /// When accepted updates go to the other subscribers.
+    pub fanout: Fanout,
 }
 
 struct Sub {
@@ -399,7 +403,18 @@ impl Room {
             .iter()
             .map(|(client, p)| self.presence_frame(*client, p.clock, &p.data))
             .collect();
-        for frame in frames {
+        // With fan-out on apply, the updates applied after its join answer went out before it
+        // was ready: send them now, in order.
+        let from_seq = self.subs.get(pos).map_or(u64::MAX, |s| s.from_seq);
+        let uncommitted = self.after.iter().filter_map(|(seq, action)| match action {
+            AfterCommit::Ack { author, frame, .. }
+                if self.config.fanout == Fanout::Apply && *seq > from_seq && *author != id =>
+            {
+                Some(frame.clone())
+            }
+            _ => None,
+        });
+        for frame in frames.into_iter().chain(uncommitted.collect::<Vec<_>>()) {
             if let Err(why) = self.send(id, frame) {
                 self.undelivered(id, why);
                 return;
@@ -472,6 +487,9 @@ impl Room {
             }
             .encode(),
         );
+        if self.config.fanout == Fanout::Apply {
+            self.broadcast(&frame, Some(id), seq);
+        }
         self.after.push_back((
             seq,
             AfterCommit::Ack {
@@ -495,7 +513,9 @@ impl Room {
                     frame,
                 } => {
                     let _ = reply.send(Status::Ok);
-                    self.broadcast(&frame, Some(author), s);
+                    if self.config.fanout == Fanout::Commit {
+                        self.broadcast(&frame, Some(author), s);
+                    }
                 }
                 AfterCommit::Joined { sub, frame } => self.deliver_joined(sub, frame),
                 AfterCommit::Duplicate { reply } => {

@@ -3,6 +3,8 @@
 mod bad_input;
 mod common;
 mod durability;
+mod fanout_order;
 mod http_ops;
+mod pipe;
 mod slow_consumer;
 mod sync_flow;

@@ -4,108 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{Sink, Stream};
-use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use weft::Doc;
-use weft::sync::{
-    BatchId, ClientId, ClientMessage, Handle, PROTOCOL_VERSION, ServerMessage, Status,
-};
-use weft_server::auth::Auth;
-use weft_server::connection::{self, ConnShared};
+use weft::sync::{BatchId, ClientId, ClientMessage, ServerMessage, Status};
+use weft_server::config::Fanout;
 use weft_server::metrics::Metrics;
-use weft_server::room::RoomConfig;
-use weft_server::rooms::Rooms;
 use weft_server::store::{GroupCommit, SqliteStore, Store};
 
-use crate::common::{TempDir, WAIT, append, config, content};
-
-/// The test's end of a channel-driven connection.
-struct Pipe {
-    to_server: mpsc::Sender<Message>,
-    from_server: mpsc::Receiver<Message>,
-}
-
-fn channel_socket(
-    out_capacity: usize,
-) -> (
-    Pipe,
-    impl Sink<Message, Error = &'static str> + Unpin,
-    impl Stream<Item = Result<Message, WsError>> + Unpin,
-) {
-    let (to_server, server_in) = mpsc::channel::<Message>(64);
-    let (server_out, from_server) = mpsc::channel::<Message>(out_capacity);
-    let sink = Box::pin(futures_util::sink::unfold(
-        server_out,
-        |tx, msg: Message| async move {
-            tx.send(msg).await.map_err(|_| "closed")?;
-            Ok::<_, &'static str>(tx)
-        },
-    ));
-    let stream = Box::pin(futures_util::stream::unfold(
-        server_in,
-        |mut rx| async move { rx.recv().await.map(|m| (Ok::<_, WsError>(m), rx)) },
-    ));
-    (
-        Pipe {
-            to_server,
-            from_server,
-        },
-        sink,
-        stream,
-    )
-}
-
-impl Pipe {
-    async fn send(&self, msg: ClientMessage<'_>) {
-        self.to_server
-            .send(Message::Binary(msg.encode().into()))
-            .await
-            .expect("server reads");
-    }
-
-    async fn recv(&mut self) -> Vec<u8> {
-        loop {
-            let msg = tokio::time::timeout(WAIT, self.from_server.recv())
-                .await
-                .expect("frame in time")
-                .expect("open");
-            if let Message::Binary(b) = msg {
-                return b.to_vec();
-            }
-        }
-    }
-
-    async fn handshake(&mut self) {
-        self.send(ClientMessage::Hello {
-            min_version: 1,
-            max_version: PROTOCOL_VERSION,
-            token: None,
-        })
-        .await;
-        let frame = self.recv().await;
-        assert!(matches!(
-            ServerMessage::decode(&frame),
-            Ok(ServerMessage::Welcome { .. })
-        ));
-    }
-
-    /// Joins `doc` from `sv` and returns the handle and the update the server sent.
-    async fn join(&mut self, doc: &str, sv: &[u8]) -> (Handle, Vec<u8>) {
-        self.send(ClientMessage::Join {
-            doc,
-            state_vector: sv,
-        })
-        .await;
-        loop {
-            let frame = self.recv().await;
-            if let Ok(ServerMessage::Joined { handle, update, .. }) = ServerMessage::decode(&frame)
-            {
-                return (handle, update.to_vec());
-            }
-        }
-    }
-}
+use crate::common::{TempDir, append, config, content};
+use crate::pipe::Harness;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overflowing_subscriber_is_told_to_resync() {
@@ -118,35 +24,10 @@ async fn overflowing_subscriber_is_told_to_resync() {
     };
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(dir.path(), commit, Arc::clone(&metrics)).expect("store"));
-    let rooms = Arc::new(Rooms::new(
-        Arc::clone(&store),
-        RoomConfig {
-            max_doc_bytes: 1 << 20,
-            presence_timeout: Duration::from_secs(30),
-            compact_after_updates: 1000,
-            compact_after_bytes: 1 << 20,
-            idle_evict: Duration::from_secs(30),
-            queue: 64,
-        },
-        Arc::clone(&metrics),
-    ));
-    let (_stop_tx, stop) = watch::channel(false);
-    let shared = Arc::new(ConnShared {
-        limits: cfg.limits.clone(),
-        auth: Auth::new(None),
-        rooms: Arc::clone(&rooms),
-        metrics: Arc::clone(&metrics),
-        stop,
-        shutdown_grace: Duration::from_secs(1),
-    });
-
-    let (mut writer, sink, stream) = channel_socket(64);
-    let s = Arc::clone(&shared);
-    tokio::spawn(async move { connection::serve(sink, stream, &s, ClientId(1)).await });
+    let server = Harness::new(&cfg, store, Fanout::Apply, &metrics);
+    let mut writer = server.connect(ClientId(1), 64);
     // The slow side's socket holds a single frame.
-    let (mut slow, sink, stream) = channel_socket(1);
-    let s = Arc::clone(&shared);
-    tokio::spawn(async move { connection::serve(sink, stream, &s, ClientId(2)).await });
+    let mut slow = server.connect(ClientId(2), 1);
 
     writer.handshake().await;
     slow.handshake().await;
