@@ -86,14 +86,33 @@ impl Doc {
     }
 
     /// Encodes exactly what a replica at `sv` lacks: operations and deletions past its clocks.
+    /// From an empty `sv` that is the whole document ([`Doc::encode_state`]), unless the document
+    /// is a handful of operations: then a plain update, which is smaller.
     pub fn encode_diff(&self, sv: &StateVector) -> Vec<u8> {
-        if sv.is_empty() {
+        if sv.is_empty() && !self.is_tiny() {
             return self.encode_state();
         }
         if self.deferred.is_some() {
             return self.resolved().encode_diff(sv);
         }
         self.encode_update_since(sv)
+    }
+
+    /// Whether the document holds at most [`format::ROWS_MAX_OPS`] operations and deletions
+    /// with nothing pending, so that an update in row layout encodes it in fewer bytes than the
+    /// whole-document layout (which carries a checksum and column headers).
+    fn is_tiny(&self) -> bool {
+        if self.deferred.is_some() || !self.pending.is_empty() {
+            return false;
+        }
+        let mut n = 0u64;
+        for (a, info) in self.ids.agents_in_replica_order() {
+            n += u64::from(info.next_seq) + u64::from(self.del_end(a as u32));
+            if n > format::ROWS_MAX_OPS {
+                return false;
+            }
+        }
+        true
     }
 
     /// An update (never a whole-document encoding, even for an empty `sv`) of the operations
