@@ -166,8 +166,8 @@ pub(crate) type BeforeAfter = (Option<Value>, Option<Value>);
 pub(crate) struct TxnRecord {
     pub(crate) origin: Option<Origin>,
     pub(crate) local: bool,
-    pub(crate) text: BTreeMap<u32, Vec<SeqEdit<String>>>,
-    pub(crate) list: BTreeMap<u32, Vec<SeqEdit<Vec<Value>>>>,
+    pub(crate) text: VecMap<u32, Vec<SeqEdit<String>>>,
+    pub(crate) list: VecMap<u32, Vec<SeqEdit<Vec<Value>>>>,
     /// key → (value before the transaction, value after)
     pub(crate) keys: VecMap<u32, BTreeMap<String, BeforeAfter>>,
     pub(crate) counters: VecMap<u32, i64>,
