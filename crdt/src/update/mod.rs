@@ -344,7 +344,7 @@ impl Doc {
             .flat_map(|l| l.runs().iter())
             .map(|r| (r.target, r.target + r.len))
             .collect();
-        deleted.sort_unstable();
+        crate::sort::sort(&mut deleted);
         let mut merged: Vec<(Lv, Lv)> = Vec::with_capacity(deleted.len());
         for (s, e) in deleted {
             match merged.last_mut() {
