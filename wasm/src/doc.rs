@@ -171,18 +171,28 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut weft::Doc) -> R,
     ) -> Result<R, JsValue> {
+        // The generic part stays this small: every call site gets a copy of it.
+        let mut f = Some(f);
+        let mut out = None;
+        self.with_doc_mut_dyn(&mut |doc| out = f.take().map(|f| f(doc)))?;
+        out.ok_or_else(busy)
+    }
+
+    /// [`Shared::with_doc_mut`] with the callback behind a reference: one copy for every call
+    /// site.
+    fn with_doc_mut_dyn(&self, f: &mut dyn FnMut(&mut weft::Doc)) -> Result<(), JsValue> {
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
         match std::mem::replace(&mut *state, State::Moving) {
             State::Idle(mut doc) => {
-                let r = f(&mut doc);
+                f(&mut doc);
                 *state = State::Idle(doc);
-                Ok(r)
+                Ok(())
             }
             State::Open(open) => {
                 let mut doc = open.into_heads().doc;
-                let r = f(&mut doc);
+                f(&mut doc);
                 *state = State::Open(Box::new(open_tx(doc, self.open_tag.borrow().clone())));
-                Ok(r)
+                Ok(())
             }
             State::Moving => Err(busy()),
         }
