@@ -50,6 +50,7 @@ mod map;
 mod register;
 mod seq;
 mod set;
+mod sort;
 mod span;
 pub mod sync;
 mod text;

@@ -440,7 +440,7 @@ fn invert(
                 _ => Vec::new(),
             });
         }
-        pieces.sort_unstable();
+        crate::sort::sort(&mut pieces);
         for (pos, count) in pieces.into_iter().rev() {
             match kinds.get(c as usize) {
                 Some(Kind::Text) => TextRef(cref(c)).delete(&mut tx, pos, count)?,

@@ -126,6 +126,23 @@ impl Shared {
         self: &Rc<Self>,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<R, weft::Error>,
     ) -> Result<R, JsValue> {
+        // The generic part stays this small: every call site gets a copy of it.
+        let mut f = Some(f);
+        let mut out = None;
+        self.edit_dyn(&mut |tx| {
+            if let Some(f) = f.take() {
+                out = Some(f(tx)?);
+            }
+            Ok(())
+        })?;
+        out.ok_or_else(busy)
+    }
+
+    /// [`Shared::edit`] with the edit behind a reference: one copy for every call site.
+    fn edit_dyn(
+        self: &Rc<Self>,
+        f: &mut dyn FnMut(&mut Transaction<'_>) -> Result<(), weft::Error>,
+    ) -> Result<(), JsValue> {
         let (result, notices) = {
             let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
             match &mut *state {
@@ -143,9 +160,8 @@ impl Shared {
         };
         // Deliver first: an edit that fails half-way (a delta) keeps what it did.
         let delivered = self.deliver(notices, &JsValue::UNDEFINED);
-        let value = result.map_err(convert::edit_error)?;
-        delivered?;
-        Ok(value)
+        result.map_err(convert::edit_error)?;
+        delivered
     }
 
     /// Runs `f` with the document itself. Inside a transaction this commits what the
@@ -155,18 +171,28 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut weft::Doc) -> R,
     ) -> Result<R, JsValue> {
+        // The generic part stays this small: every call site gets a copy of it.
+        let mut f = Some(f);
+        let mut out = None;
+        self.with_doc_mut_dyn(&mut |doc| out = f.take().map(|f| f(doc)))?;
+        out.ok_or_else(busy)
+    }
+
+    /// [`Shared::with_doc_mut`] with the callback behind a reference: one copy for every call
+    /// site.
+    fn with_doc_mut_dyn(&self, f: &mut dyn FnMut(&mut weft::Doc)) -> Result<(), JsValue> {
         let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
         match std::mem::replace(&mut *state, State::Moving) {
             State::Idle(mut doc) => {
-                let r = f(&mut doc);
+                f(&mut doc);
                 *state = State::Idle(doc);
-                Ok(r)
+                Ok(())
             }
             State::Open(open) => {
                 let mut doc = open.into_heads().doc;
-                let r = f(&mut doc);
+                f(&mut doc);
                 *state = State::Open(Box::new(open_tx(doc, self.open_tag.borrow().clone())));
-                Ok(r)
+                Ok(())
             }
             State::Moving => Err(busy()),
         }

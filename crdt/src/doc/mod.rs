@@ -365,7 +365,7 @@ impl Doc {
             .flat_map(|l| l.runs().iter())
             .map(|r| (r.target, r.target + r.len))
             .collect();
-        logged.sort_unstable();
+        crate::sort::sort(&mut logged);
         let is_logged = |lv: Lv| {
             let i = logged.partition_point(|x| x.0 <= lv);
             logged[..i].iter().any(|x| lv < x.1)

@@ -1127,7 +1127,7 @@ impl<B: Buf> SeqTree<B> {
         }
         // Re-index the moved runs, joining ranges with consecutive local versions.
         let mut ranges: Vec<(Lv, Lv)> = right_runs.iter().map(|r| (r.lv, r.end())).collect();
-        ranges.sort_unstable();
+        crate::sort::sort(&mut ranges);
         let mut cur: Option<(Lv, Lv)> = None;
         for (s, e) in ranges {
             cur = match cur {

@@ -14,6 +14,7 @@ use crate::seq::integrate::integrate;
 use crate::seq::lazy::RawRun;
 use crate::seq::tree::Removed;
 use crate::value::{ContainerRef, Value};
+use crate::vecmap::VecMap;
 
 /// Walks a text content range char by char.
 struct TextCursor<'a> {
@@ -81,7 +82,7 @@ struct Committer<'t, 'd> {
     tombstones: bool,
     containers: Vec<Option<u32>>,
     /// Whole-document loads: text insert runs collected per container instead of integrated.
-    collected: Option<std::collections::HashMap<u32, Vec<RawRun>>>,
+    collected: Option<VecMap<u32, Vec<RawRun>>>,
     agents: Vec<Option<Agent>>,
 }
 
@@ -481,7 +482,7 @@ impl Committer<'_, '_> {
 }
 
 fn record_removed<B: Buf>(
-    edits: &mut std::collections::BTreeMap<u32, Vec<SeqEdit<B::Owned>>>,
+    edits: &mut VecMap<u32, Vec<SeqEdit<B::Owned>>>,
     c: u32,
     removed: &[Removed],
     content: &B::Owned,
@@ -550,7 +551,7 @@ pub(crate) fn commit_collect(
     d: &Decoded,
     plan: &Plan,
     tombstones: bool,
-    collected: Option<&mut std::collections::HashMap<u32, Vec<RawRun>>>,
+    collected: Option<&mut VecMap<u32, Vec<RawRun>>>,
 ) -> Applied {
     let deleted = if tombstones {
         Vec::new()
@@ -563,7 +564,7 @@ pub(crate) fn commit_collect(
         deleted,
         tombstones,
         containers: vec![None; d.containers.len()],
-        collected: collected.as_ref().map(|_| std::collections::HashMap::new()),
+        collected: collected.as_ref().map(|_| VecMap::new()),
         agents: vec![None; d.replicas.len()],
     };
     let collected_out = collected;

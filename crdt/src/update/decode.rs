@@ -657,7 +657,7 @@ pub(crate) fn deleted_intervals(d: &Decoded) -> Vec<Vec<(u32, u32)>> {
         }
     }
     for v in out.iter_mut() {
-        v.sort_unstable();
+        crate::sort::sort(v);
         let mut merged: Vec<(u32, u32)> = Vec::with_capacity(v.len());
         for &(s, e) in v.iter() {
             match merged.last_mut() {

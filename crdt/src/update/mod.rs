@@ -17,6 +17,7 @@ use crate::id::{Lv, ReplicaId};
 use crate::seq::Len;
 use crate::seq::lazy::{LazySeq, Source};
 use crate::value::{ContainerRef, Kind, Value};
+use crate::vecmap::VecMap;
 use crate::version::{Clocks, StateVector};
 use encode::Ranges;
 use model::{Decoded, Elem};
@@ -349,7 +350,7 @@ impl Doc {
                 fresh.root(name, c.kind);
             }
         }
-        let mut collected = std::collections::HashMap::new();
+        let mut collected = VecMap::new();
         let (applied, cmap) = {
             let mut tx = Transaction::new(&mut fresh, None, false);
             let applied = apply::commit_collect(&mut tx, &d, &plan, true, Some(&mut collected));
@@ -362,7 +363,7 @@ impl Doc {
             .flat_map(|l| l.runs().iter())
             .map(|r| (r.target, r.target + r.len))
             .collect();
-        deleted.sort_unstable();
+        crate::sort::sort(&mut deleted);
         let mut merged: Vec<(Lv, Lv)> = Vec::with_capacity(deleted.len());
         for (s, e) in deleted {
             match merged.last_mut() {
@@ -432,23 +433,23 @@ impl Doc {
                     }
                 });
             }
-            let mut made = std::collections::HashMap::new();
-            for (lv, kind) in news {
-                let idx = match fresh.nested_container(lv) {
-                    Some(i) => i,
-                    None => {
-                        fresh.add_container(crate::doc::container::ContainerKey::Nested(lv), kind)
-                    }
-                };
-                made.insert(lv, idx);
-            }
+            let made: Vec<u32> =
+                news.into_iter()
+                    .map(|(lv, kind)| match fresh.nested_container(lv) {
+                        Some(i) => i,
+                        None => fresh
+                            .add_container(crate::doc::container::ContainerKey::Nested(lv), kind),
+                    })
+                    .collect();
+            // The same walk meets the same placeholders in the same order.
+            let mut made = made.into_iter();
             if let State::List(t) = &mut fresh.containers[c as usize].state {
-                t.values_mut(|lv, v| {
-                    if let (Value::Container(r), Some(idx)) = (&*v, made.get(&lv)) {
-                        *v = Value::Container(ContainerRef {
-                            kind: r.kind,
-                            idx: *idx,
-                        });
+                t.values_mut(|_, v| {
+                    if let Value::Container(r) = v
+                        && r.idx == u32::MAX
+                        && let Some(idx) = made.next()
+                    {
+                        r.idx = idx;
                     }
                 });
             }

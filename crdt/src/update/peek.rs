@@ -95,7 +95,7 @@ pub(crate) fn peek(bytes: &[u8]) -> Result<Option<Peeked>, DecodeError> {
             let _nruns = r.varint()?;
             dels.push((replica, start, start.saturating_add(total)));
         }
-        dels.sort_unstable();
+        crate::sort::sort(&mut dels);
         for (replica, start, end) in dels {
             let mut c = sv.get(replica);
             if start <= c.deletes {
