@@ -378,7 +378,6 @@ impl Doc {
                 continue;
             };
             let fresh_ids = &fresh.ids;
-            let _ = fresh_ids;
             match (&mut fresh.containers[c as usize].state, key.kind) {
                 (State::Text(t), Kind::Text) => {
                     let text = d.text.get(a as usize..b as usize).ok_or_else(mismatch)?;
