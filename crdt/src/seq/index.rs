@@ -39,7 +39,19 @@ impl LeafIndex {
     }
 
     /// Records that `start..end` now lives in `leaf`.
+    #[inline]
     pub(crate) fn set(&mut self, start: Lv, end: Lv, leaf: u32) {
+        // Typing: new elements in the chunk of their predecessors, in the same leaf.
+        if start < end
+            && start / CHUNK == (end - 1) / CHUNK
+            && self.chunks.get((start / CHUNK) as usize) == Some(&leaf)
+        {
+            return;
+        }
+        self.set_range(start, end, leaf);
+    }
+
+    fn set_range(&mut self, start: Lv, end: Lv, leaf: u32) {
         if start >= end {
             return;
         }
