@@ -1,6 +1,7 @@
 //! Leaf content buffers: the visible elements of one tree leaf, stored contiguously.
 
 use super::metrics::{Len, Unit};
+use super::utf8::{char_to_byte, utf16_to_char};
 use crate::value::Value;
 
 /// Content stored in a sequence: text (a `String` per leaf) or values (a `Vec<Value>` per leaf).
@@ -46,10 +47,7 @@ impl TextBuf {
         if len.is_uniform() {
             return at;
         }
-        self.0
-            .char_indices()
-            .nth(at)
-            .map_or(self.0.len(), |(b, _)| b)
+        char_to_byte(&self.0, at)
     }
 }
 
@@ -75,8 +73,7 @@ impl Buf for TextBuf {
     }
 
     fn split_front(s: &str, n: usize) -> (&str, &str) {
-        let b = s.char_indices().nth(n).map_or(s.len(), |(b, _)| b);
-        s.split_at_checked(b).unwrap_or((s, ""))
+        s.split_at_checked(char_to_byte(s, n)).unwrap_or((s, ""))
     }
 
     fn insert(&mut self, len: Len, at: usize, s: &str) {
@@ -90,7 +87,7 @@ impl Buf for TextBuf {
             at + n
         } else {
             let tail = self.0.get(start..).unwrap_or_default();
-            start + tail.char_indices().nth(n).map_or(tail.len(), |(b, _)| b)
+            start + char_to_byte(tail, n)
         };
         let removed = self.0.get(start..end).unwrap_or_default();
         let m = Len::of_str(removed);
@@ -119,23 +116,12 @@ impl Buf for TextBuf {
         if off > len.get(unit) {
             return None;
         }
-        if len.is_uniform() || unit == Unit::Char {
-            return Some(off);
+        match unit {
+            _ if len.is_uniform() => Some(off),
+            Unit::Char => Some(off),
+            Unit::Utf16 => utf16_to_char(&self.0, off),
+            Unit::Utf8 => self.0.get(..off).map(|s| s.chars().count()),
         }
-        let mut acc = 0usize;
-        for (i, c) in self.0.chars().enumerate() {
-            if acc == off {
-                return Some(i);
-            }
-            if acc > off {
-                return None;
-            }
-            acc += match unit {
-                Unit::Utf16 => c.len_utf16(),
-                _ => c.len_utf8(),
-            };
-        }
-        (acc == off).then_some(len.chars as usize)
     }
 
     fn copy_to(&self, len: Len, at: usize, n: usize, out: &mut String) {

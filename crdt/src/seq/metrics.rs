@@ -50,15 +50,10 @@ impl Len {
         if s.is_ascii() {
             return Self::uniform(s.len() as u32);
         }
-        let mut chars = 0u32;
-        let mut utf16 = 0u32;
-        for c in s.chars() {
-            chars += 1;
-            utf16 += c.len_utf16() as u32;
-        }
+        let chars = s.chars().count();
         Self {
-            chars,
-            utf16,
+            chars: chars as u32,
+            utf16: super::utf8::utf16_len(s, chars) as u32,
             utf8: s.len() as u32,
         }
     }
