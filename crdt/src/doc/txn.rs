@@ -227,9 +227,8 @@ impl<'a> Transaction<'a> {
             return Ok(crate::id::NO_LV);
         }
         let lv = assign(&mut doc.ids, &mut doc.owners, doc.me, n, idx as u32)?;
-        let want_pos = self.record.is_some();
         let ins = tree
-            .local_insert(unit, index, lv, content, want_pos, &doc.ids)
+            .local_insert(unit, index, lv, content, &doc.ids)
             .map_err(|e| pos_error(e, index, unit))?;
         if let Some(rec) = self.record.as_mut() {
             let mut owned = B::Owned::default();

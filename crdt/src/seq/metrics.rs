@@ -47,13 +47,10 @@ impl Len {
 
     /// Measures a string.
     pub(crate) fn of_str(s: &str) -> Self {
-        if s.is_ascii() {
-            return Self::uniform(s.len() as u32);
-        }
-        let chars = s.chars().count();
+        let (chars, utf16) = super::utf8::chars_and_utf16(s);
         Self {
             chars: chars as u32,
-            utf16: super::utf8::utf16_len(s, chars) as u32,
+            utf16: utf16 as u32,
             utf8: s.len() as u32,
         }
     }

@@ -47,9 +47,17 @@ fn nth_start(bytes: &[u8], k: usize) -> usize {
         .map_or(bytes.len(), |(i, _)| i)
 }
 
-/// UTF-16 units of `s`.
-pub(crate) fn utf16_len(s: &str, chars: usize) -> usize {
-    chars + s.as_bytes().iter().filter(|&&b| b >= 0xF0).count()
+/// Chars and UTF-16 units of `s`.
+pub(crate) fn chars_and_utf16(s: &str) -> (usize, usize) {
+    // One byte (a typed key) or ASCII: one unit per char.
+    if s.len() == 1 || s.is_ascii() {
+        return (s.len(), s.len());
+    }
+    let chars = s.chars().count();
+    (
+        chars,
+        chars + s.as_bytes().iter().filter(|&&b| b >= 0xF0).count(),
+    )
 }
 
 /// The char index at UTF-16 offset `off` of `s`; `None` inside a surrogate pair or past the end.
@@ -98,7 +106,7 @@ mod tests {
                 let want = chars.get(n).map_or(s.len(), |(b, _)| *b);
                 assert_eq!(char_to_byte(s, n), want, "{s:?} char {n}");
             }
-            assert_eq!(utf16_len(s, chars.len()), s.encode_utf16().count());
+            assert_eq!(chars_and_utf16(s), (chars.len(), s.encode_utf16().count()));
             let mut units = 0;
             for (i, (_, c)) in chars.iter().enumerate() {
                 assert_eq!(utf16_to_char(s, units), Some(i), "{s:?} unit {units}");
