@@ -39,6 +39,7 @@ impl Deref for Transaction<'_> {
 }
 
 impl Drop for Transaction<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.finish();
     }
@@ -63,6 +64,7 @@ fn assign(ids: &mut IdMap, owners: &mut Owners, me: Agent, n: u32, c: u32) -> Re
 }
 
 impl<'a> Transaction<'a> {
+    #[inline]
     pub(crate) fn new(doc: &'a mut Doc, origin: Option<Origin>, local: bool) -> Self {
         let me = &doc.ids.agents[doc.me as usize];
         let (start_seq, start_del) = (me.next_seq, me.next_del);
@@ -92,6 +94,7 @@ impl<'a> Transaction<'a> {
 
     /// Commits: delivers the update and events to observers. Dropping a transaction does the
     /// same.
+    #[inline]
     pub fn commit(mut self) {
         self.finish();
     }
@@ -111,6 +114,8 @@ impl<'a> Transaction<'a> {
     }
 
     /// Delivers the transaction to observers, and applies pending updates it may unblock.
+    #[cold]
+    #[inline(never)]
     fn deliver_and_retry(&mut self) {
         self.deliver();
         let doc = &mut *self.doc;

@@ -1083,10 +1083,17 @@ impl<B: Buf> SeqTree<B> {
         l.runs.len() > MAX_RUNS || (l.len.utf8 > MAX_LEAF_CONTENT && l.len.chars > 1)
     }
 
+    #[inline]
     fn fix_overflow(&mut self, leaf: u32) {
-        if !self.overflowing(leaf) {
-            return;
+        if self.overflowing(leaf) {
+            self.split_overflowing(leaf);
         }
+    }
+
+    /// Splits `leaf` (which overflows) until no leaf made from it overflows.
+    #[cold]
+    #[inline(never)]
+    fn split_overflowing(&mut self, leaf: u32) {
         self.hot = None;
         let mut todo = vec![leaf];
         while let Some(leaf) = todo.pop() {
