@@ -90,6 +90,7 @@ impl IdMap {
 
     /// Assigns local versions to the next `len` operations of `agent` (which must continue its
     /// clock). Returns the first.
+    #[inline]
     pub(crate) fn assign(&mut self, agent: Agent, len: u32) -> Lv {
         let lv = self.next_lv;
         let info = &mut self.agents[agent as usize];

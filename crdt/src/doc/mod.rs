@@ -289,6 +289,7 @@ impl Doc {
 
     /// Starts a transaction: edits made through it form one update, delivered to observers when
     /// it commits (on [`Transaction::commit`] or when dropped).
+    #[inline]
     pub fn transact(&mut self) -> Transaction<'_> {
         self.materialize();
         Transaction::new(self, None, true)

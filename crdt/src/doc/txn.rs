@@ -2,7 +2,8 @@
 
 use std::ops::Deref;
 
-use super::container::{MiscBody, MiscOp, OpValue, SeqKind, State};
+use super::container::{MiscBody, MiscOp, OpValue, Owners, SeqKind, State};
+use super::ids::IdMap;
 use super::{Doc, Origin};
 use crate::error::Error;
 use crate::event::{Event, SeqEdit, TxnRecord, UpdateEvent};
@@ -22,8 +23,9 @@ pub struct Transaction<'a> {
     local: bool,
     start_seq: u32,
     start_del: u32,
-    /// What changed, when observers need it.
-    pub(crate) record: Option<TxnRecord>,
+    /// What changed, when observers need it (boxed: a transaction without observers stays small
+    /// and cheap to create, move and drop).
+    pub(crate) record: Option<Box<TxnRecord>>,
     /// The update a remote transaction applied (re-sent to update observers).
     pub(crate) remote_update: Option<Vec<u8>>,
     done: bool,
@@ -37,6 +39,7 @@ impl Deref for Transaction<'_> {
 }
 
 impl Drop for Transaction<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.finish();
     }
@@ -49,14 +52,28 @@ fn pos_error(e: PosError, index: usize, unit: Unit) -> Error {
     }
 }
 
+/// Assigns `n` fresh local versions to `me` for container `c` (a function of the document's
+/// fields, so that a caller can hold a container's tree meanwhile).
+fn assign(ids: &mut IdMap, owners: &mut Owners, me: Agent, n: u32, c: u32) -> Result<Lv, Error> {
+    if ids.next_lv().checked_add(n).is_none_or(|e| e == u32::MAX) {
+        return Err(Error::TooLarge);
+    }
+    let lv = ids.assign(me, n);
+    owners.push(lv, n, c);
+    Ok(lv)
+}
+
 impl<'a> Transaction<'a> {
+    #[inline]
     pub(crate) fn new(doc: &'a mut Doc, origin: Option<Origin>, local: bool) -> Self {
         let me = &doc.ids.agents[doc.me as usize];
         let (start_seq, start_del) = (me.next_seq, me.next_del);
-        let record = doc.observers.recording().then(|| TxnRecord {
-            origin: origin.clone(),
-            local,
-            ..TxnRecord::default()
+        let record = doc.observers.recording().then(|| {
+            Box::new(TxnRecord {
+                origin: origin.clone(),
+                local,
+                ..TxnRecord::default()
+            })
         });
         Self {
             doc,
@@ -77,15 +94,29 @@ impl<'a> Transaction<'a> {
 
     /// Commits: delivers the update and events to observers. Dropping a transaction does the
     /// same.
+    #[inline]
     pub fn commit(mut self) {
         self.finish();
     }
 
+    #[inline]
     fn finish(&mut self) {
         if self.done {
             return;
         }
         self.done = true;
+        // Nobody to tell and nothing waiting: the common case costs three checks.
+        let doc = &*self.doc;
+        if self.record.is_none() && doc.observers.update.is_empty() && doc.pending.is_empty() {
+            return;
+        }
+        self.deliver_and_retry();
+    }
+
+    /// Delivers the transaction to observers, and applies pending updates it may unblock.
+    #[cold]
+    #[inline(never)]
+    fn deliver_and_retry(&mut self) {
         self.deliver();
         let doc = &mut *self.doc;
         let me = &doc.ids.agents[doc.me as usize];
@@ -165,18 +196,8 @@ impl<'a> Transaction<'a> {
 
     /// Assigns `n` fresh local versions to this replica for container `c`.
     fn assign(&mut self, n: u32, c: u32) -> Result<Lv, Error> {
-        if self
-            .doc
-            .ids
-            .next_lv()
-            .checked_add(n)
-            .is_none_or(|e| e == u32::MAX)
-        {
-            return Err(Error::TooLarge);
-        }
-        let lv = self.doc.ids.assign(self.doc.me, n);
-        self.doc.owners.push(lv, n, c);
-        Ok(lv)
+        let doc = &mut *self.doc;
+        assign(&mut doc.ids, &mut doc.owners, doc.me, n, c)
     }
 
     /// Records deletions of `removed` stretches in this replica's deletion log.
@@ -202,23 +223,17 @@ impl<'a> Transaction<'a> {
         let kind = B::KIND;
         let idx = self.check(c, kind)?;
         let n = B::count(content) as u32;
-        {
-            let doc = &mut *self.doc;
-            let tree = B::tree(&mut doc.containers[idx].state, &doc.ids)
-                .ok_or(Error::WrongKind { expected: kind })?;
-            tree.to_chars(unit, index)
-                .map_err(|e| pos_error(e, index, unit))?;
-        }
-        if n == 0 {
-            return Ok(crate::id::NO_LV);
-        }
-        let lv = self.assign(n, idx as u32)?;
         let doc = &mut *self.doc;
         let tree = B::tree(&mut doc.containers[idx].state, &doc.ids)
             .ok_or(Error::WrongKind { expected: kind })?;
-        let want_pos = self.record.is_some();
+        tree.to_chars(unit, index)
+            .map_err(|e| pos_error(e, index, unit))?;
+        if n == 0 {
+            return Ok(crate::id::NO_LV);
+        }
+        let lv = assign(&mut doc.ids, &mut doc.owners, doc.me, n, idx as u32)?;
         let ins = tree
-            .local_insert(unit, index, lv, content, want_pos, &doc.ids)
+            .local_insert(unit, index, lv, content, &doc.ids)
             .map_err(|e| pos_error(e, index, unit))?;
         if let Some(rec) = self.record.as_mut() {
             let mut owned = B::Owned::default();

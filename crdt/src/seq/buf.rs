@@ -1,6 +1,7 @@
 //! Leaf content buffers: the visible elements of one tree leaf, stored contiguously.
 
 use super::metrics::{Len, Unit};
+use super::utf8::{char_to_byte, utf16_to_char};
 use crate::value::Value;
 
 /// Content stored in a sequence: text (a `String` per leaf) or values (a `Vec<Value>` per leaf).
@@ -20,10 +21,13 @@ pub(crate) trait Buf: Default + Clone + std::fmt::Debug {
     fn sub_slice(s: &Self::Slice, at: usize, n: usize) -> &Self::Slice;
     /// The first `n` elements of `s` and the rest (O(n)).
     fn split_front(s: &Self::Slice, n: usize) -> (&Self::Slice, &Self::Slice);
-    /// Inserts `s` at element offset `at`.
-    fn insert(&mut self, len: Len, at: usize, s: &Self::Slice);
+    /// Inserts `s` after the content `at` (measured in every unit, so no offset is converted).
+    fn insert_at(&mut self, at: Len, s: &Self::Slice);
     /// Removes `n` elements at `at`; appends them to `out` when given. Returns their length.
     fn remove(&mut self, len: Len, at: usize, n: usize, out: Option<&mut Self::Owned>) -> Len;
+    /// Removes the element right before the content `at` (which must not be empty); appends
+    /// it to `out` when given. Returns its length.
+    fn remove_before(&mut self, at: Len, out: Option<&mut Self::Owned>) -> Len;
     /// Splits off everything from element `at` on.
     fn split_off(&mut self, len: Len, at: usize) -> Self;
     /// Length of `n` elements from `at`.
@@ -46,10 +50,7 @@ impl TextBuf {
         if len.is_uniform() {
             return at;
         }
-        self.0
-            .char_indices()
-            .nth(at)
-            .map_or(self.0.len(), |(b, _)| b)
+        char_to_byte(&self.0, at)
     }
 }
 
@@ -62,7 +63,7 @@ impl Buf for TextBuf {
     }
 
     fn count(s: &str) -> usize {
-        if s.is_ascii() {
+        if s.len() == 1 || s.is_ascii() {
             s.len()
         } else {
             s.chars().count()
@@ -75,13 +76,11 @@ impl Buf for TextBuf {
     }
 
     fn split_front(s: &str, n: usize) -> (&str, &str) {
-        let b = s.char_indices().nth(n).map_or(s.len(), |(b, _)| b);
-        s.split_at_checked(b).unwrap_or((s, ""))
+        s.split_at_checked(char_to_byte(s, n)).unwrap_or((s, ""))
     }
 
-    fn insert(&mut self, len: Len, at: usize, s: &str) {
-        let b = self.byte_at(len, at);
-        self.0.insert_str(b, s);
+    fn insert_at(&mut self, at: Len, s: &str) {
+        self.0.insert_str(at.utf8 as usize, s);
     }
 
     fn remove(&mut self, len: Len, at: usize, n: usize, out: Option<&mut String>) -> Len {
@@ -90,7 +89,7 @@ impl Buf for TextBuf {
             at + n
         } else {
             let tail = self.0.get(start..).unwrap_or_default();
-            start + tail.char_indices().nth(n).map_or(tail.len(), |(b, _)| b)
+            start + char_to_byte(tail, n)
         };
         let removed = self.0.get(start..end).unwrap_or_default();
         let m = Len::of_str(removed);
@@ -99,6 +98,23 @@ impl Buf for TextBuf {
         }
         self.0.replace_range(start..end, "");
         m
+    }
+
+    fn remove_before(&mut self, at: Len, out: Option<&mut String>) -> Len {
+        let end = at.utf8 as usize;
+        let head = self.0.get(..end).unwrap_or_default();
+        let Some(c) = head.chars().next_back() else {
+            return Len::default();
+        };
+        if let Some(out) = out {
+            out.push(c);
+        }
+        self.0.replace_range(end - c.len_utf8()..end, "");
+        Len {
+            chars: 1,
+            utf16: c.len_utf16() as u32,
+            utf8: c.len_utf8() as u32,
+        }
     }
 
     fn split_off(&mut self, len: Len, at: usize) -> Self {
@@ -119,23 +135,12 @@ impl Buf for TextBuf {
         if off > len.get(unit) {
             return None;
         }
-        if len.is_uniform() || unit == Unit::Char {
-            return Some(off);
+        match unit {
+            _ if len.is_uniform() => Some(off),
+            Unit::Char => Some(off),
+            Unit::Utf16 => utf16_to_char(&self.0, off),
+            Unit::Utf8 => self.0.get(..off).map(|s| s.chars().count()),
         }
-        let mut acc = 0usize;
-        for (i, c) in self.0.chars().enumerate() {
-            if acc == off {
-                return Some(i);
-            }
-            if acc > off {
-                return None;
-            }
-            acc += match unit {
-                Unit::Utf16 => c.len_utf16(),
-                _ => c.len_utf8(),
-            };
-        }
-        (acc == off).then_some(len.chars as usize)
     }
 
     fn copy_to(&self, len: Len, at: usize, n: usize, out: &mut String) {
@@ -173,8 +178,8 @@ impl Buf for ListBuf {
         s.split_at(n.min(s.len()))
     }
 
-    fn insert(&mut self, _len: Len, at: usize, s: &[Value]) {
-        let at = at.min(self.0.len());
+    fn insert_at(&mut self, at: Len, s: &[Value]) {
+        let at = (at.chars as usize).min(self.0.len());
         self.0.splice(at..at, s.iter().cloned());
     }
 
@@ -187,6 +192,14 @@ impl Buf for ListBuf {
             None => drop(removed),
         }
         Len::uniform((end - at) as u32)
+    }
+
+    fn remove_before(&mut self, at: Len, out: Option<&mut Vec<Value>>) -> Len {
+        let at = at.chars as usize;
+        match at.checked_sub(1) {
+            Some(i) if at <= self.0.len() => self.remove(Len::uniform(at as u32), i, 1, out),
+            _ => Len::default(),
+        }
     }
 
     fn split_off(&mut self, _len: Len, at: usize) -> Self {

@@ -39,7 +39,28 @@ impl LeafIndex {
     }
 
     /// Records that `start..end` now lives in `leaf`.
+    #[inline]
     pub(crate) fn set(&mut self, start: Lv, end: Lv, leaf: u32) {
+        // Typing: new elements in the chunk of their predecessors.
+        if start < end && start / CHUNK == (end - 1) / CHUNK {
+            match self.chunks.get((start / CHUNK) as usize) {
+                // The whole chunk is in this leaf already.
+                Some(&word) if word == leaf => return,
+                // The chunk spans leaves: write the entries (unless this completes the chunk,
+                // which may fold it back into one word).
+                Some(&word) if word & DETAIL != 0 && !end.is_multiple_of(CHUNK) => {
+                    if let Some(block) = self.details.get_mut((word & !DETAIL) as usize) {
+                        block[(start % CHUNK) as usize..(end % CHUNK) as usize].fill(leaf);
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.set_range(start, end, leaf);
+    }
+
+    fn set_range(&mut self, start: Lv, end: Lv, leaf: u32) {
         if start >= end {
             return;
         }

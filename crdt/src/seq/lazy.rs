@@ -84,18 +84,25 @@ impl<B: Buf> LazySeq<B> {
     }
 
     /// The tree for editing, built now if needed.
+    #[inline]
     pub(crate) fn get_mut(&mut self, info: &impl LvInfo) -> &mut SeqTree<B> {
-        if self.tree.get().is_none() {
-            let t = Self::build(self.source.as_deref(), info);
-            let _ = self.tree.set(t);
-        }
         if self.source.is_some() {
-            self.source = None;
+            self.build_for_edit(info);
         }
         match self.tree.get_mut() {
             Some(t) => t,
             None => unreachable!("initialised just above"),
         }
+    }
+
+    /// Builds the tree (unless reading built it already) and drops what it was built from.
+    #[cold]
+    fn build_for_edit(&mut self, info: &impl LvInfo) {
+        if self.tree.get().is_none() {
+            let t = Self::build(self.source.as_deref(), info);
+            let _ = self.tree.set(t);
+        }
+        self.source = None;
     }
 
     /// Visible length.

@@ -47,18 +47,10 @@ impl Len {
 
     /// Measures a string.
     pub(crate) fn of_str(s: &str) -> Self {
-        if s.is_ascii() {
-            return Self::uniform(s.len() as u32);
-        }
-        let mut chars = 0u32;
-        let mut utf16 = 0u32;
-        for c in s.chars() {
-            chars += 1;
-            utf16 += c.len_utf16() as u32;
-        }
+        let (chars, utf16) = super::utf8::chars_and_utf16(s);
         Self {
-            chars,
-            utf16,
+            chars: chars as u32,
+            utf16: utf16 as u32,
             utf8: s.len() as u32,
         }
     }

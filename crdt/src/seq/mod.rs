@@ -8,5 +8,6 @@ pub(crate) mod lazy;
 pub(crate) mod metrics;
 pub(crate) mod run;
 pub(crate) mod tree;
+pub(crate) mod utf8;
 
 pub use metrics::{Len, Unit};

@@ -90,8 +90,9 @@ pub(crate) struct SeqTree<B: Buf> {
 struct Hot {
     leaf: u32,
     run: usize,
-    /// Visible elements of the leaf before the end of the run.
-    elem: usize,
+    /// Visible content of the leaf before the end of the run (in every unit, so that typing
+    /// needs no offset conversion in leaves holding non-ASCII text).
+    at: Len,
     /// Visible length of the document before the end of the run.
     pos: Len,
     /// Local version right after the run.
@@ -540,20 +541,22 @@ impl<B: Buf> SeqTree<B> {
         content: Option<&B::Slice>,
         info: &impl LvInfo,
     ) {
-        let elem = if content.is_some() {
-            self.visible_before(leaf, run) as usize
+        let at = if content.is_some() {
+            let l = self.leaf(leaf);
+            l.buf
+                .measure_range(l.len, 0, self.visible_before(leaf, run) as usize)
         } else {
-            0
+            Len::default()
         };
-        self.insert_run_at(leaf, run, elem, new, content, info);
+        self.insert_run_at(leaf, run, at, new, content, info);
     }
 
-    /// [`SeqTree::insert_run`] when the visible elements of the leaf before `run` are known.
+    /// [`SeqTree::insert_run`] when the visible content of the leaf before `run` is known.
     fn insert_run_at(
         &mut self,
         leaf: u32,
         run: usize,
-        elem: usize,
+        at: Len,
         new: Run,
         content: Option<&B::Slice>,
         info: &impl LvInfo,
@@ -579,7 +582,7 @@ impl<B: Buf> SeqTree<B> {
         }
         if let Some(c) = content {
             let m = B::measure(c);
-            l.buf.insert(l.len, elem, c);
+            l.buf.insert_at(at, c);
             l.len += m;
             self.adjust(leaf, m, true);
         }
@@ -667,7 +670,6 @@ impl<B: Buf> SeqTree<B> {
         pos: usize,
         lv: Lv,
         content: &B::Slice,
-        want_pos: bool,
         info: &impl LvInfo,
     ) -> Result<Inserted, PosError> {
         let n = B::count(content) as u32;
@@ -683,12 +685,12 @@ impl<B: Buf> SeqTree<B> {
             if run.len() + n <= MAX_RUN_LEN {
                 run.extend(n);
                 let m = B::measure(content);
-                l.buf.insert(l.len, h.elem, content);
+                l.buf.insert_at(h.at, content);
                 l.len += m;
                 self.adjust(h.leaf, m, true);
                 self.index.set(lv, lv + n, h.leaf);
                 self.hot = Some(Hot {
-                    elem: h.elem + n as usize,
+                    at: h.at + m,
                     pos: h.pos + m,
                     next: lv + n,
                     ..h
@@ -717,18 +719,16 @@ impl<B: Buf> SeqTree<B> {
         };
         let ol = self.element_before(place);
         let or = self.element_at(place);
-        let pos_len = if want_pos {
+        let in_leaf = {
             let l = self.leaf(place.leaf);
-            start + l.buf.measure_range(l.len, 0, elem)
-        } else {
-            Len::default()
+            l.buf.measure_range(l.len, 0, elem)
         };
         let run = self.split_at(place);
         let m = B::measure(content);
         self.insert_run_at(
             place.leaf,
             run,
-            elem,
+            in_leaf,
             Run::new(lv, n, ol, or),
             Some(content),
             info,
@@ -741,13 +741,11 @@ impl<B: Buf> SeqTree<B> {
                 .get(place.leaf as usize)
                 .is_some_and(|l| l.runs.get(run).is_some_and(|r| r.end() == lv + n))
         {
-            let l = self.leaf(place.leaf);
-            let at = start + l.buf.measure_range(l.len, 0, elem) + m;
             self.hot = Some(Hot {
                 leaf: place.leaf,
                 run,
-                elem: elem + n as usize,
-                pos: at,
+                at: in_leaf + m,
+                pos: start + in_leaf + m,
                 next: lv + n,
                 extend: true,
             });
@@ -758,18 +756,18 @@ impl<B: Buf> SeqTree<B> {
                 .get(r)
                 .is_some_and(|x| x.end() == lv + n)
         {
-            let l = self.leaf(place.leaf);
-            let at = start + l.buf.measure_range(l.len, 0, elem) + m;
             self.hot = Some(Hot {
                 leaf: place.leaf,
                 run: r,
-                elem: elem + n as usize,
-                pos: at,
+                at: in_leaf + m,
+                pos: start + in_leaf + m,
                 next: lv + n,
                 extend: true,
             });
         }
-        Ok(Inserted { pos: pos_len })
+        Ok(Inserted {
+            pos: start + in_leaf,
+        })
     }
 
     /// Inserts `content` (non-empty) as new elements `lv..` immediately after the element
@@ -835,7 +833,6 @@ impl<B: Buf> SeqTree<B> {
                 let e = self.visible_before(place.leaf, place.run) + place.off;
                 l.buf.measure_range(l.len, 0, e as usize)
             };
-            let caret = self.visible_before(place.leaf, place.run) as usize + place.off as usize;
             let done = self.delete_in_leaf(place, left, removed, out.as_deref_mut(), before, info);
             if done == 0 {
                 break;
@@ -843,7 +840,7 @@ impl<B: Buf> SeqTree<B> {
             left -= done;
             if n == 1 {
                 // Keep the caret hot so that further backspaces take the fast path.
-                self.hot = self.caret_after_delete(place.leaf, caret, before);
+                self.hot = self.caret_after_delete(place.leaf, before - start, before);
             }
         }
         self.cache = first_leaf;
@@ -863,7 +860,7 @@ impl<B: Buf> SeqTree<B> {
         let Some(run) = l.runs.get(h.run).copied() else {
             return false;
         };
-        if run.deleted() || h.elem == 0 {
+        if run.deleted() || h.at.chars == 0 {
             return false;
         }
         let last = run.end() - 1;
@@ -885,7 +882,7 @@ impl<B: Buf> SeqTree<B> {
                 _ => l.runs.insert(k + 1, dead),
             }
         }
-        let m = l.buf.remove(l.len, h.elem - 1, 1, out);
+        let m = l.buf.remove_before(h.at, out);
         l.len -= m;
         self.adjust(h.leaf, m, false);
         let pos = h.pos - m;
@@ -897,7 +894,7 @@ impl<B: Buf> SeqTree<B> {
         });
         if keep > 0 {
             self.hot = Some(Hot {
-                elem: h.elem - 1,
+                at: h.at - m,
                 pos,
                 extend: false,
                 ..h
@@ -905,22 +902,22 @@ impl<B: Buf> SeqTree<B> {
         } else {
             // The run is all tombstones now: join it with tombstone neighbours.
             self.merge_runs(h.leaf, k.saturating_sub(1), k + 2, info);
-            self.hot = self.caret_after_delete(h.leaf, h.elem - 1, pos);
+            self.hot = self.caret_after_delete(h.leaf, h.at - m, pos);
         }
         self.cache = None;
         true
     }
 
-    /// A hot caret right after the visible element `elem - 1` of `leaf` (which ends its run,
+    /// A hot caret after the visible content `at` of `leaf` (whose last element ends its run,
     /// as it does right after a deletion), so further backspaces stay fast.
-    fn caret_after_delete(&self, leaf: u32, elem: usize, pos: Len) -> Option<Hot> {
-        let before = elem.checked_sub(1)?;
+    fn caret_after_delete(&self, leaf: u32, at: Len, pos: Len) -> Option<Hot> {
+        let before = (at.chars as usize).checked_sub(1)?;
         let (run, off) = self.visible_in_leaf(leaf, before);
         let r = self.leaf(leaf).runs.get(run)?;
         (off + 1 == r.len()).then_some(Hot {
             leaf,
             run,
-            elem,
+            at,
             pos,
             next: NO_LV,
             extend: false,
@@ -1027,7 +1024,7 @@ impl<B: Buf> SeqTree<B> {
                         let (slice, tail) = B::split_front(rest, n);
                         rest = tail;
                         consumed += n;
-                        buf.insert(len, len.chars as usize, slice);
+                        buf.insert_at(len, slice);
                         len += B::measure(slice);
                     } else {
                         piece.set_deleted();
@@ -1086,10 +1083,17 @@ impl<B: Buf> SeqTree<B> {
         l.runs.len() > MAX_RUNS || (l.len.utf8 > MAX_LEAF_CONTENT && l.len.chars > 1)
     }
 
+    #[inline]
     fn fix_overflow(&mut self, leaf: u32) {
-        if !self.overflowing(leaf) {
-            return;
+        if self.overflowing(leaf) {
+            self.split_overflowing(leaf);
         }
+    }
+
+    /// Splits `leaf` (which overflows) until no leaf made from it overflows.
+    #[cold]
+    #[inline(never)]
+    fn split_overflowing(&mut self, leaf: u32) {
         self.hot = None;
         let mut todo = vec![leaf];
         while let Some(leaf) = todo.pop() {
