@@ -1,5 +1,7 @@
 //! Observers and the events they receive after each transaction.
 
+use std::collections::BTreeMap;
+
 use crate::doc::Origin;
 use crate::seq::Len;
 use crate::value::{ContainerRef, Value};
@@ -166,14 +168,13 @@ pub(crate) struct TxnRecord {
     pub(crate) local: bool,
     pub(crate) text: VecMap<u32, Vec<SeqEdit<String>>>,
     pub(crate) list: VecMap<u32, Vec<SeqEdit<Vec<Value>>>>,
-    /// key → (value before the transaction, value after). Sorted vectors, like `sets`: a
-    /// transaction changes few keys, and a snapshot load records them in key order (appends);
-    /// only one transaction that sets very many keys out of order pays for the moves.
-    pub(crate) keys: VecMap<u32, VecMap<String, BeforeAfter>>,
+    /// key → (value before the transaction, value after)
+    pub(crate) keys: VecMap<u32, BTreeMap<String, BeforeAfter>>,
     pub(crate) counters: VecMap<u32, i64>,
     /// value → `Some(true)` when added, `Some(false)` when removed, `None` when changes
-    /// cancelled out (net). Entries are never removed.
-    pub(crate) sets: VecMap<u32, VecMap<Value, Option<bool>>>,
+    /// cancelled out (net). Entries are never removed: that spares the wasm build the code of
+    /// `BTreeMap::remove` for this type.
+    pub(crate) sets: VecMap<u32, BTreeMap<Value, Option<bool>>>,
     pub(crate) registers: VecMap<u32, BeforeAfter>,
 }
 
