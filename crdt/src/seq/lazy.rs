@@ -31,6 +31,7 @@ pub(crate) struct Source<B: Buf> {
 
 /// A sequence tree, possibly not built yet.
 pub(crate) struct LazySeq<B: Buf> {
+    /// Unset only while `source` is there to build it from.
     tree: OnceLock<SeqTree<B>>,
     source: Option<Box<Source<B>>>,
 }
@@ -91,7 +92,7 @@ impl<B: Buf> LazySeq<B> {
         }
         match self.tree.get_mut() {
             Some(t) => t,
-            None => unreachable!("initialised just above"),
+            None => unreachable!("a tree without a source is always built"),
         }
     }
 
