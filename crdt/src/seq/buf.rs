@@ -41,6 +41,17 @@ pub(crate) trait Buf: Default + Clone + std::fmt::Debug {
     fn extend_owned(out: &mut Self::Owned, s: &Self::Slice);
 }
 
+/// Deletions never shrink a `String` or `Vec`: once a leaf buffer uses less than a quarter of its
+/// capacity (and wastes more than [`MIN_SPARE`] elements), [`sparse`] says so and the buffer is
+/// shrunk to twice its length. Each shrink copies at most half of what was removed since the
+/// buffer last had that capacity, so it costs O(1) per removed element.
+const MIN_SPARE: usize = 64;
+
+/// True when a buffer of `len` elements and `cap` capacity should give memory back.
+fn sparse(len: usize, cap: usize) -> bool {
+    cap > 4 * len + MIN_SPARE
+}
+
 /// Text content of a leaf.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TextBuf(pub(crate) String);
@@ -97,6 +108,9 @@ impl Buf for TextBuf {
             out.push_str(removed);
         }
         self.0.replace_range(start..end, "");
+        if sparse(self.0.len(), self.0.capacity()) {
+            self.0.shrink_to(2 * self.0.len());
+        }
         m
     }
 
@@ -191,6 +205,9 @@ impl Buf for ListBuf {
             Some(out) => out.extend(removed),
             None => drop(removed),
         }
+        if sparse(self.0.len(), self.0.capacity()) {
+            self.0.shrink_to(2 * self.0.len());
+        }
         Len::uniform((end - at) as u32)
     }
 
@@ -220,5 +237,28 @@ impl Buf for ListBuf {
 
     fn extend_owned(out: &mut Vec<Value>, s: &[Value]) {
         out.extend_from_slice(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deleting_most_of_a_leaf_gives_its_memory_back() {
+        let s = "x".repeat(4000);
+        let mut t = TextBuf::default();
+        t.insert_at(Len::default(), &s);
+        let mut len = Len::of_str(&s);
+        len -= t.remove(len, 10, 3980, None);
+        assert_eq!(t.0, "x".repeat(20));
+        assert!(t.0.capacity() <= 4 * 20 + MIN_SPARE, "{}", t.0.capacity());
+
+        let mut l = ListBuf::default();
+        let values: Vec<Value> = (0..1000).map(Value::Int).collect();
+        l.insert_at(Len::default(), &values);
+        l.remove(Len::uniform(1000), 0, 990, None);
+        assert_eq!(l.0, values[990..]);
+        assert!(l.0.capacity() <= 4 * 10 + MIN_SPARE, "{}", l.0.capacity());
     }
 }
