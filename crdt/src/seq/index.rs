@@ -4,7 +4,9 @@
 //! Local versions are dense, so the index is a two-level table: one word per chunk of 64 local
 //! versions holding the leaf of the whole chunk, or (when the chunk's elements sit in several
 //! leaves) the number of a 64-entry detail block. Lookups are two loads; moving runs to a new leaf
-//! writes their entries; typing (which keeps appending to one leaf) writes nothing new.
+//! writes their entries; typing (which keeps appending to one leaf) writes nothing new. Each detail
+//! block is an allocation of its own, so the table of blocks grows by copying pointers, never by
+//! doubling one large array of blocks (which left up to half of it unused).
 
 use crate::id::Lv;
 
@@ -18,7 +20,7 @@ const UNSET: u32 = DETAIL - 1;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LeafIndex {
     chunks: Vec<u32>,
-    details: Vec<[u32; CHUNK as usize]>,
+    details: Vec<Box<[u32; CHUNK as usize]>>,
     free: Vec<u32>,
 }
 
@@ -106,11 +108,11 @@ impl LeafIndex {
     fn alloc(&mut self, fill: u32) -> u32 {
         match self.free.pop() {
             Some(d) => {
-                self.details[d as usize] = [fill; CHUNK as usize];
+                *self.details[d as usize] = [fill; CHUNK as usize];
                 d
             }
             None => {
-                self.details.push([fill; CHUNK as usize]);
+                self.details.push(Box::new([fill; CHUNK as usize]));
                 (self.details.len() - 1) as u32
             }
         }
@@ -125,7 +127,8 @@ impl LeafIndex {
     /// Bytes held (for memory accounting and tests).
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
-        self.chunks.len() * 4 + (self.details.len() - self.free.len()) * 256
+        self.chunks.len() * 4
+            + (self.details.len() - self.free.len()) * (256 + std::mem::size_of::<usize>())
     }
 }
 
