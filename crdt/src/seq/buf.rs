@@ -39,11 +39,13 @@ pub(crate) trait Buf: Default + Clone + std::fmt::Debug {
     fn copy_to(&self, len: Len, at: usize, n: usize, out: &mut Self::Owned);
     /// Appends `s` to `out`.
     fn extend_owned(out: &mut Self::Owned, s: &Self::Slice);
+    /// Gives spare capacity back once the buffer uses less than a quarter of it.
+    fn release_spare(&mut self);
 }
 
 /// Deletions never shrink a `String` or `Vec`: once a leaf buffer uses less than a quarter of its
 /// capacity (and wastes more than [`MIN_SPARE`] elements), [`sparse`] says so and the buffer is
-/// shrunk to twice its length. Each shrink copies at most half of what was removed since the
+/// shrunk to twice its length ([`Buf::release_spare`], after removals and leaf splits). Each shrink copies at most half of what was removed since the
 /// buffer last had that capacity, so it costs O(1) per removed element.
 const MIN_SPARE: usize = 64;
 
@@ -108,9 +110,7 @@ impl Buf for TextBuf {
             out.push_str(removed);
         }
         self.0.replace_range(start..end, "");
-        if sparse(self.0.len(), self.0.capacity()) {
-            self.0.shrink_to(2 * self.0.len());
-        }
+        self.release_spare();
         m
     }
 
@@ -166,6 +166,12 @@ impl Buf for TextBuf {
     fn extend_owned(out: &mut String, s: &str) {
         out.push_str(s);
     }
+
+    fn release_spare(&mut self) {
+        if sparse(self.0.len(), self.0.capacity()) {
+            self.0.shrink_to(2 * self.0.len());
+        }
+    }
 }
 
 /// Value content of a list leaf.
@@ -205,9 +211,7 @@ impl Buf for ListBuf {
             Some(out) => out.extend(removed),
             None => drop(removed),
         }
-        if sparse(self.0.len(), self.0.capacity()) {
-            self.0.shrink_to(2 * self.0.len());
-        }
+        self.release_spare();
         Len::uniform((end - at) as u32)
     }
 
@@ -237,6 +241,12 @@ impl Buf for ListBuf {
 
     fn extend_owned(out: &mut Vec<Value>, s: &[Value]) {
         out.extend_from_slice(s);
+    }
+
+    fn release_spare(&mut self) {
+        if sparse(self.0.len(), self.0.capacity()) {
+            self.0.shrink_to(2 * self.0.len());
+        }
     }
 }
 

@@ -20,6 +20,8 @@ const UNSET: u32 = DETAIL - 1;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LeafIndex {
     chunks: Vec<u32>,
+    // Boxed on purpose: the table grows by copying pointers (module docs).
+    #[allow(clippy::vec_box)]
     details: Vec<Box<[u32; CHUNK as usize]>>,
     free: Vec<u32>,
 }

@@ -1119,9 +1119,13 @@ impl<B: Buf> SeqTree<B> {
         let new_idx = self.leaves.len() as u32;
         let l = self.leaf_mut(leaf);
         let right_runs = l.runs.split_off(mid);
+        // The left half keeps the whole leaf's capacity otherwise: twice what it holds or more,
+        // and far more after a long paste, which is inserted whole and then split.
+        l.runs.shrink_to(MAX_RUNS);
         let left_elems: u32 = l.runs.iter().map(Run::visible).sum();
         let left_len = l.buf.measure_range(l.len, 0, left_elems as usize);
         let right_buf = l.buf.split_off(l.len, left_elems as usize);
+        l.buf.release_spare();
         let right_len = l.len - left_len;
         l.len = left_len;
         let (parent, next) = (l.parent, l.next);
