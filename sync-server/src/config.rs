@@ -191,6 +191,12 @@ pub struct Tuning {
     #[arg(long, env = "WEFT_FANOUT", value_enum, default_value_t = Fanout::Apply)]
     pub fanout: Fanout,
 
+    /// Threads that run connections and document actors: 1 runs them all on one thread (no
+    /// hand-offs between threads; the store and file reads keep their own threads); 0 means one
+    /// per CPU core.
+    #[arg(long, env = "WEFT_WORKER_THREADS", default_value_t = 0)]
+    pub worker_threads: usize,
+
     /// On shutdown, how long connections get to receive their pending acks (milliseconds).
     #[arg(long, env = "WEFT_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
     pub shutdown_grace_ms: u64,

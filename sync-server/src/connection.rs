@@ -11,6 +11,7 @@ use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -106,6 +107,8 @@ struct Conn<'a, S> {
     bytes: TokenBucket,
     presence: TokenBucket,
     strikes: Strikes,
+    /// Whether frames were queued in the socket's write buffer since the last flush.
+    unflushed: bool,
 }
 
 /// Allocates subscription ids, unique in the process.
@@ -156,6 +159,7 @@ where
         presence: TokenBucket::new(limits.presence_rate, limits.presence_burst, now),
         // Tolerate a burst of refused messages as large as the allowed burst, then close.
         strikes: Strikes::new(limits.msg_rate, limits.msg_burst, now),
+        unflushed: false,
     };
     let close = conn.run(&mut stream, outbox_rx).await;
     if close.code != CloseCode::GOING_AWAY && close.code != CloseCode::NORMAL {
@@ -265,33 +269,67 @@ where
     close_socket(&mut sink, &mut stream, Close::new(code, reason)).await;
 }
 
-/// Writes one binary frame, giving up after the write timeout.
+/// Writes one binary frame and flushes it, giving up after the write timeout.
 async fn write<S, SE>(sink: &mut S, frame: Bytes, shared: &ConnShared) -> Result<(), Close>
 where
     S: Sink<Message, Error = SE> + Unpin,
     SE: Display,
 {
-    let len = frame.len() as u64;
-    write_message(sink, Message::Binary(frame), shared).await?;
-    shared.metrics.bytes_out.add(len);
-    Ok(())
+    feed(sink, frame, shared).await?;
+    flush(sink, shared).await
 }
 
-/// Writes one message, giving up after the write timeout.
-async fn write_message<S, SE>(sink: &mut S, msg: Message, shared: &ConnShared) -> Result<(), Close>
+/// Queues one binary frame in the socket's write buffer (written out by [`flush`], or earlier
+/// once the buffer is full), giving up after the write timeout.
+async fn feed<S, SE>(sink: &mut S, frame: Bytes, shared: &ConnShared) -> Result<(), Close>
 where
     S: Sink<Message, Error = SE> + Unpin,
     SE: Display,
 {
-    let timeout = Duration::from_millis(shared.limits.write_timeout_ms);
-    match tokio::time::timeout(timeout, sink.send(msg)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(Close::new(
-            CloseCode::ABNORMAL,
-            format!("write failed: {e}"),
-        )),
-        Err(_) => Err(Close::new(CloseCode::SLOW_CONSUMER, "write timed out")),
-    }
+    let len = frame.len() as u64;
+    feed_message(sink, Message::Binary(frame), shared).await?;
+    shared.metrics.bytes_out.add(len);
+    Ok(())
+}
+
+/// Queues one message in the socket's write buffer, giving up after the write timeout.
+async fn feed_message<S, SE>(sink: &mut S, msg: Message, shared: &ConnShared) -> Result<(), Close>
+where
+    S: Sink<Message, Error = SE> + Unpin,
+    SE: Display,
+{
+    within_write_timeout(sink.feed(msg), shared).await
+}
+
+/// Writes out everything queued, giving up after the write timeout.
+async fn flush<S, SE>(sink: &mut S, shared: &ConnShared) -> Result<(), Close>
+where
+    S: Sink<Message, Error = SE> + Unpin,
+    SE: Display,
+{
+    within_write_timeout(sink.flush(), shared).await
+}
+
+/// Runs a socket write, mapping its failure (or its taking longer than the write timeout) to
+/// the close it calls for.
+async fn within_write_timeout<E: Display>(
+    write: impl Future<Output = Result<(), E>>,
+    shared: &ConnShared,
+) -> Result<(), Close> {
+    let mut write = std::pin::pin!(write);
+    // Most writes complete at once: only one that has to wait for the socket arms a timer.
+    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    let result = match first {
+        Poll::Ready(result) => result,
+        Poll::Pending => {
+            let timeout = Duration::from_millis(shared.limits.write_timeout_ms);
+            match tokio::time::timeout(timeout, write).await {
+                Ok(result) => result,
+                Err(_) => return Err(Close::new(CloseCode::SLOW_CONSUMER, "write timed out")),
+            }
+        }
+    };
+    result.map_err(|e| Close::new(CloseCode::ABNORMAL, format!("write failed: {e}")))
 }
 
 /// Sends a close frame (unless the socket is already gone) and waits briefly for the peer's.
@@ -357,10 +395,19 @@ where
             }
         };
         tokio::pin!(expiry);
+        // Long-lived futures, polled again on every pass instead of being rebuilt (each new one
+        // would register with the shared stop channel or the lag signal, and unregister).
         let mut stop = self.shared.stop.clone();
+        let stopping = crate::stopped(&mut stop);
+        tokio::pin!(stopping);
         // Set when shutting down: stop reading, flush pending acks until the deadline.
         let mut draining: Option<tokio::time::Instant> = None;
+        // Armed (reset to the deadline) only once draining starts.
+        let drain_timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(drain_timer);
         let lag = Arc::clone(&self.lag);
+        let lagged = lag.notified();
+        tokio::pin!(lagged);
 
         loop {
             if let Some(deadline) = draining
@@ -370,14 +417,19 @@ where
             }
             let can_read = draining.is_none() && self.acks.len() < limits.max_inflight.max(1);
             let result = tokio::select! {
-                _ = crate::stopped(&mut stop), if draining.is_none() => {
-                    draining = Some(tokio::time::Instant::now() + self.shared.shutdown_grace);
+                _ = &mut stopping, if draining.is_none() => {
+                    let deadline = tokio::time::Instant::now() + self.shared.shutdown_grace;
+                    draining = Some(deadline);
+                    drain_timer.as_mut().reset(deadline);
                     Ok(())
                 }
-                _ = tokio::time::sleep_until(draining.unwrap_or_else(tokio::time::Instant::now)), if draining.is_some() => Ok(()),
+                _ = &mut drain_timer, if draining.is_some() => Ok(()),
                 Some(done) = self.acks.next(), if !self.acks.is_empty() => self.ack(done).await,
                 Some(out) = outbox.recv() => self.outbound(out).await,
-                _ = lag.notified() => self.lagged().await,
+                _ = &mut lagged => {
+                    lagged.set(lag.notified());
+                    self.lagged().await
+                }
                 msg = stream.next(), if can_read => match msg {
                     None => return Close::new(CloseCode::NORMAL, "client closed"),
                     Some(Err(e)) => return read_error(e),
@@ -390,18 +442,43 @@ where
                     if last_seen.elapsed() >= idle_timeout {
                         return Close::new(CloseCode::IDLE_TIMEOUT, "no traffic");
                     }
-                    write_message(&mut self.sink, Message::Ping(Bytes::new()), self.shared).await
+                    self.unflushed = true;
+                    feed_message(&mut self.sink, Message::Ping(Bytes::new()), self.shared).await
                 }
                 _ = &mut expiry => return Close::new(CloseCode::TOKEN_EXPIRED, "access token expired"),
             };
             if let Err(close) = result {
                 return close;
             }
+            if let Err(close) = self.flush_with(&mut outbox).await {
+                return close;
+            }
         }
     }
 
+    /// Writes out what the last event queued, together with every frame already waiting in
+    /// the outbound queue: one socket write for all of them.
+    async fn flush_with(&mut self, outbox: &mut mpsc::Receiver<Outbound>) -> Result<(), Close> {
+        if !self.unflushed {
+            return Ok(());
+        }
+        // At most one queue's worth, so a busy room cannot hold back the flush.
+        for _ in 0..self.shared.limits.outbound_queue.max(1) {
+            let Ok(out) = outbox.try_recv() else { break };
+            self.outbound(out).await?;
+        }
+        self.unflushed = false;
+        flush(&mut self.sink, self.shared).await
+    }
+
+    /// Queues a frame for the next flush.
+    async fn feed(&mut self, frame: Bytes) -> Result<(), Close> {
+        self.unflushed = true;
+        feed(&mut self.sink, frame, self.shared).await
+    }
+
     async fn send(&mut self, msg: ServerMessage<'_>) -> Result<(), Close> {
-        write(&mut self.sink, Bytes::from(msg.encode()), self.shared).await
+        self.feed(Bytes::from(msg.encode())).await
     }
 
     async fn ack(&mut self, done: AckDone) -> Result<(), Close> {
@@ -449,11 +526,11 @@ where
                     return Ok(());
                 };
                 j.confirmed = true;
-                write(&mut self.sink, frame, self.shared).await
+                self.feed(frame).await
             }
             Outbound::Frame { handle, sub, frame } => {
                 if self.joined.get(&handle).is_some_and(|j| j.sub == sub) {
-                    write(&mut self.sink, frame, self.shared).await
+                    self.feed(frame).await
                 } else {
                     Ok(())
                 }

@@ -230,6 +230,9 @@ pub(crate) async fn run(task: RoomTask) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut idle_since: Option<Instant> = None;
+    // Built once: a new one on every pass would register with the shared stop channel.
+    let stopping = crate::stopped(&mut stop);
+    tokio::pin!(stopping);
     let failed = loop {
         tokio::select! {
             cmd = rx.recv() => match cmd {
@@ -263,7 +266,7 @@ pub(crate) async fn run(task: RoomTask) {
                     idle_since = None;
                 }
             }
-            _ = crate::stopped(&mut stop) => break false,
+            _ = &mut stopping => break false,
         }
     };
     if failed {

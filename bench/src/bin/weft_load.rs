@@ -6,6 +6,7 @@
 //! weft-load [--scenario quick|10k|watchers|ack|durability|all] [--target weft|y-websocket|both]
 //!           [--server-bin PATH] [--y-websocket-bin PATH] [--json] [--write-results]
 //!           [--render-results] [--measure-secs N] [--data-dir-parent DIR] [--seed N] [--quiet]
+//!           [--threads N]
 //! ```
 //!
 //! See `bench/README.md` ("Load generator") for the scenarios and the figures.
@@ -95,6 +96,11 @@ struct Args {
     /// No progress lines on standard error.
     #[arg(long)]
     quiet: bool,
+
+    /// Threads running the generator's clients (1: all on one thread, no hand-offs between
+    /// threads).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
 }
 
 fn default_server_bin() -> PathBuf {
@@ -233,11 +239,17 @@ fn main() -> ExitCode {
             }
         };
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             eprintln!("weft-load: cannot start the runtime: {e}");

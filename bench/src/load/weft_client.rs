@@ -198,10 +198,22 @@ impl Client {
             return false;
         }
         let mut close_code = None;
+        // Built once: a new one on every pass would register with the shared stop channel.
+        let stopping = super::shared::wait_true(stop);
+        tokio::pin!(stopping);
+        // Reset to `rejoin_at` when that is set, rather than built on every pass.
+        let rejoin_timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(rejoin_timer);
+        let mut armed = None;
         loop {
-            let rejoin_at = self.rejoin_at;
+            if self.rejoin_at != armed {
+                armed = self.rejoin_at;
+                if let Some(at) = armed {
+                    rejoin_timer.as_mut().reset(at);
+                }
+            }
             tokio::select! {
-                _ = super::shared::wait_true(stop) => {
+                _ = &mut stopping => {
                     self.session.disconnected(Some(1000));
                     return true;
                 }
@@ -230,8 +242,7 @@ impl Client {
                         break;
                     }
                 }
-                _ = tokio::time::sleep_until(rejoin_at.unwrap_or_else(tokio::time::Instant::now)),
-                    if rejoin_at.is_some() => {
+                _ = &mut rejoin_timer, if armed.is_some() => {
                     self.rejoin_at = None;
                     let out = self.session.join(&self.room.name, &self.doc);
                     if !send_all(ws, out.frames).await {

@@ -226,9 +226,12 @@ impl Client {
         if ws.send(Message::Binary(step1.into())).await.is_err() {
             return false;
         }
+        // Built once: a new one on every pass would register with the shared stop channel.
+        let stopping = super::shared::wait_true(stop);
+        tokio::pin!(stopping);
         loop {
             tokio::select! {
-                _ = super::shared::wait_true(stop) => return true,
+                _ = &mut stopping => return true,
                 msg = ws.next() => match msg {
                     Some(Ok(Message::Binary(frame))) => {
                         let reply = self.on_frame(&frame, epoch);

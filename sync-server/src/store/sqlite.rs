@@ -23,6 +23,11 @@ CREATE TABLE IF NOT EXISTS updates (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, d
 CREATE INDEX IF NOT EXISTS updates_by_doc ON updates (doc, id);
 ";
 
+const APPEND: &str = "INSERT INTO updates (doc, data) VALUES (?1, ?2)";
+const SNAPSHOT: &str = "INSERT INTO snapshots (doc, data) VALUES (?1, ?2) \
+                        ON CONFLICT (doc) DO UPDATE SET data = excluded.data";
+const CLEAR: &str = "DELETE FROM updates WHERE doc = ?1";
+
 /// One queued write.
 enum Write {
     Append { doc: String, data: Bytes },
@@ -232,21 +237,27 @@ fn commit_batch(conn: &mut Connection, batch: Vec<(Write, Reply)>, metrics: &Met
     let result = (|| -> rusqlite::Result<()> {
         let tx = conn.transaction()?;
         {
-            let mut append = tx.prepare("INSERT INTO updates (doc, data) VALUES (?1, ?2)")?;
-            let mut snapshot = tx.prepare(
-                "INSERT INTO snapshots (doc, data) VALUES (?1, ?2) \
-                 ON CONFLICT (doc) DO UPDATE SET data = excluded.data",
-            )?;
-            let mut clear = tx.prepare("DELETE FROM updates WHERE doc = ?1")?;
+            // Compiling a statement costs more than a small insert: compile only the ones the
+            // batch uses, once each.
+            let mut append = None;
+            let mut compact = None;
             for (write, _) in &batch {
                 match write {
                     Write::Append { doc, data } => {
-                        append.execute(params![doc, &data[..]])?;
+                        let stmt = match &mut append {
+                            Some(stmt) => stmt,
+                            None => append.insert(tx.prepare(APPEND)?),
+                        };
+                        stmt.execute(params![doc, &data[..]])?;
                     }
                     Write::Compact {
                         doc,
                         snapshot: snap,
                     } => {
+                        let (snapshot, clear) = match &mut compact {
+                            Some(stmts) => stmts,
+                            None => compact.insert((tx.prepare(SNAPSHOT)?, tx.prepare(CLEAR)?)),
+                        };
                         snapshot.execute(params![doc, &snap[..]])?;
                         clear.execute([doc])?;
                     }
