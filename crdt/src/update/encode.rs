@@ -500,7 +500,7 @@ fn write_payload(w: &mut Writer, body: &DBody) {
 
 fn write_text_block(b: &mut Writer, text: &str) {
     if text.len() >= format::COMPRESS_MIN {
-        let comp = lz4_flex::block::compress(text.as_bytes());
+        let comp = crate::encoding::lz4::compress(text.as_bytes());
         if comp.len() + 8 < text.len() {
             b.u8(1);
             b.varint(text.len() as u64);
