@@ -230,7 +230,9 @@ fn columns(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
     let mut kind_run = (OpTag::TextInsert, 0usize);
     let mut cont_run = (0u32, 0usize);
     let mut lamport = 0u64;
-    let mut predictor = Predictor::default();
+    // Each insert takes at least one byte of its column.
+    let nops = counts.iter().map(|c| c.0).sum::<usize>();
+    let mut predictor = Predictor::with_capacity(nops.min(inserts.remaining()));
     // Inserts to go before the next one listed in `rights` (None: no more listed).
     let mut gap = next_gap(&mut rights)?;
     let mut streams = std::mem::take(&mut d.streams);

@@ -715,7 +715,12 @@ fn write_columns(d: &Decoded, checksum: bool) -> Option<Vec<u8>> {
         (Writer::new(), Writer::new(), Writer::new(), Writer::new());
     let mut lamport = 0u64;
     let nrep = d.replicas.len() as u64;
-    let mut predictor = Predictor::default();
+    let nins = d
+        .streams
+        .iter()
+        .flat_map(|s| &s.ops)
+        .filter(|o| o.body.tag().is_insert());
+    let mut predictor = Predictor::with_capacity(nins.count());
     // Inserts since the last one written in `rights`.
     let mut gap = 0u64;
     for s in &d.streams {

@@ -18,22 +18,36 @@ const NONE: RId = (u32::MAX, u32::MAX);
 /// probing (keys are ids; values are ids or [`NONE`] for the end of the sequence).
 #[derive(Default)]
 pub(crate) struct Predictor {
+    /// `2^bits` slots (none before the first entry).
     slots: Vec<(RId, RId)>,
+    bits: u32,
     used: usize,
 }
 
-fn slot_of(key: RId, mask: usize) -> usize {
+/// Fibonacci hashing: the top bits of the key times 2⁶⁴/φ.
+fn slot_of(key: RId, bits: u32) -> usize {
     let h = (u64::from(key.0) << 32 | u64::from(key.1)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h >> 32) as usize & mask
+    (h >> (64 - bits)) as usize
 }
 
 impl Predictor {
+    /// A predictor with room for `inserts` inserts before it grows.
+    pub(crate) fn with_capacity(inserts: usize) -> Predictor {
+        // Two entries per insert, at most half the slots used.
+        let bits = (inserts.max(16) * 4).next_power_of_two().trailing_zeros();
+        Predictor {
+            slots: vec![(NONE, NONE); 1 << bits],
+            bits,
+            used: 0,
+        }
+    }
+
     /// The predicted right origin of an insert whose left origin is `ol`.
     pub(crate) fn predict(&self, ol: Option<RId>) -> Option<RId> {
         let x = ol?;
         if !self.slots.is_empty() {
             let mask = self.slots.len() - 1;
-            let mut i = slot_of(x, mask);
+            let mut i = slot_of(x, self.bits);
             while let Some(&(k, v)) = self.slots.get(i) {
                 if k == x {
                     return (v != NONE).then_some(v);
@@ -61,7 +75,8 @@ impl Predictor {
         }
         if (self.used + 1) * 2 > self.slots.len() {
             let old = std::mem::take(&mut self.slots);
-            self.slots = vec![(NONE, NONE); (old.len() * 2).max(16)];
+            self.bits = if old.is_empty() { 6 } else { self.bits + 1 };
+            self.slots = vec![(NONE, NONE); 1 << self.bits];
             self.used = 0;
             for (k, v) in old {
                 if k != NONE {
@@ -70,7 +85,7 @@ impl Predictor {
             }
         }
         let mask = self.slots.len() - 1;
-        let mut i = slot_of(key, mask);
+        let mut i = slot_of(key, self.bits);
         while let Some(slot) = self.slots.get_mut(i) {
             if slot.0 == key || slot.0 == NONE {
                 if slot.0 == NONE {
