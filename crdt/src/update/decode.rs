@@ -230,9 +230,10 @@ fn columns(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
     let mut kind_run = (OpTag::TextInsert, 0usize);
     let mut cont_run = (0u32, 0usize);
     let mut lamport = 0u64;
-    // Each insert takes at least one byte of its column.
+    // Each insert takes at least one byte of its column; beyond 2¹⁶ inserts the table grows
+    // with the inserts actually read, so a forged count allocates nothing big.
     let nops = counts.iter().map(|c| c.0).sum::<usize>();
-    let mut predictor = Predictor::with_capacity(nops.min(inserts.remaining()));
+    let mut predictor = Predictor::with_capacity(nops.min(inserts.remaining()).min(1 << 16));
     // Inserts to go before the next one listed in `rights` (None: no more listed).
     let mut gap = next_gap(&mut rights)?;
     let mut streams = std::mem::take(&mut d.streams);
