@@ -8,6 +8,7 @@ pub(crate) mod format;
 pub(crate) mod model;
 pub(crate) mod peek;
 pub(crate) mod plan;
+pub(crate) mod predict;
 
 use crate::doc::container::State;
 use crate::doc::{Doc, Origin, Transaction};
