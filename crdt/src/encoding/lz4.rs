@@ -1,7 +1,10 @@
 //! An LZ4 block compressor that spends time for size: it finds the longest match at every
 //! position (hash chains over the 64 KiB window), then picks the cheapest sequence of literals
-//! and matches by dynamic programming from the end of the input (optimal parsing). The output is
-//! a plain LZ4 block, read by any LZ4 block decompressor (Weft uses `lz4_flex`'s).
+//! and matches by dynamic programming (optimal parsing), 4 KiB of input at a time. Its memory is
+//! bounded whatever the input's length (about 200 KiB at most: chain heads, a 64 KiB ring of
+//! chain links and one segment's tables), which matters in WebAssembly, where memory once grown
+//! is never given back. The output is a plain LZ4 block, read by any LZ4 block decompressor
+//! (Weft uses `lz4_flex`'s).
 //!
 //! Home-made because `lz4_flex`, the crate Weft already depends on for decompression, only has
 //! the fast greedy compressor; see ARCHITECTURE.md ("Dependencies").
@@ -14,8 +17,8 @@ const LAST_LITERALS: usize = 5;
 const MF_LIMIT: usize = 12;
 /// Largest match offset.
 const WINDOW: usize = 65_535;
-/// Bits of the hash of four bytes that indexes the chain heads.
-const HASH_BITS: u32 = 15;
+/// Most bits of the hash of four bytes that indexes the chain heads (fewer for short inputs).
+const HASH_BITS: u32 = 14;
 /// Candidates examined per position (more find slightly longer matches, at a cost in time that
 /// grows faster than the gain: 8 is within 3% of 96 on the editing traces' texts, at a quarter
 /// of the time).
@@ -26,9 +29,11 @@ const MAX_ATTEMPTS: u32 = 8;
 const SHORT_MATCH: usize = 18;
 /// No candidate.
 const NONE: u32 = u32::MAX;
+/// Bytes the parser optimises at a time (its tables hold this many entries).
+const SEGMENT: usize = 4096;
 
-fn hash(b: [u8; 4]) -> usize {
-    (u32::from_le_bytes(b).wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
+fn hash(b: [u8; 4], bits: u32) -> usize {
+    (u32::from_le_bytes(b).wrapping_mul(2_654_435_761) >> (32 - bits)) as usize
 }
 
 fn four(input: &[u8], i: usize) -> [u8; 4] {
@@ -66,21 +71,41 @@ fn extra(n: usize) -> u32 {
     if n < 15 { 0 } else { 1 + (n - 15) as u32 / 255 }
 }
 
-/// The longest match at every position: `(length, offset)`, length 0 for none.
-fn longest_matches(input: &[u8]) -> Vec<(u32, u16)> {
-    let n = input.len();
-    let mut out = vec![(0u32, 0u16); n];
-    if n <= MF_LIMIT {
-        return out;
+/// Hash chains over the window: the last position of every hash and, per position, the
+/// distance back to the previous position with the same hash (0: none). The distances live in a
+/// ring as long as the window (or the input, when shorter), so memory does not grow with the
+/// input beyond 64 KiB.
+struct Chains {
+    head: Vec<u32>,
+    prev: Vec<u16>,
+    bits: u32,
+    mask: usize,
+}
+
+impl Chains {
+    fn new(n: usize) -> Self {
+        // About one head per position for short inputs (a small update is compressed quickly).
+        let bits = (usize::BITS - n.leading_zeros()).clamp(8, HASH_BITS);
+        let ring = n.clamp(1, WINDOW + 1).next_power_of_two();
+        Chains {
+            head: vec![NONE; 1 << bits],
+            prev: vec![0; ring],
+            bits,
+            mask: ring - 1,
+        }
     }
-    let last = n - MF_LIMIT;
-    let mut head = vec![NONE; 1 << HASH_BITS];
-    let mut prev = vec![NONE; last + 1];
-    for i in 0..=last {
-        let h = hash(four(input, i));
+
+    /// The longest match at `i` as `(length, offset)` (length 0: none), then links `i` into its
+    /// chain. Positions must come in increasing order.
+    fn longest(&mut self, input: &[u8], i: usize) -> (u32, u16) {
+        let n = input.len();
+        if n <= MF_LIMIT || i > n - MF_LIMIT {
+            return (0, 0);
+        }
+        let h = hash(four(input, i), self.bits);
         let limit = n - LAST_LITERALS;
         let (mut best, mut best_at) = (MIN_MATCH - 1, 0usize);
-        let mut c = head[h];
+        let mut c = self.head[h];
         let mut attempts = MAX_ATTEMPTS;
         while c != NONE && attempts > 0 && i - c as usize <= WINDOW {
             let cand = c as usize;
@@ -94,16 +119,26 @@ fn longest_matches(input: &[u8]) -> Vec<(u32, u16)> {
                     }
                 }
             }
-            c = prev[cand];
+            // Valid: `cand` is within the window of `i`, and the ring is at least that long.
+            let back = self.prev[cand & self.mask] as usize;
+            if back == 0 {
+                break;
+            }
+            c = (cand - back) as u32;
             attempts -= 1;
         }
+        let back = match self.head[h] {
+            NONE => 0,
+            p => i - p as usize,
+        };
+        self.prev[i & self.mask] = if back <= WINDOW { back as u16 } else { 0 };
+        self.head[h] = i as u32;
         if best >= MIN_MATCH {
-            out[i] = (best as u32, (i - best_at) as u16);
+            (best as u32, (i - best_at) as u16)
+        } else {
+            (0, 0)
         }
-        prev[i] = head[h];
-        head[h] = i as u32;
     }
-    out
 }
 
 /// Appends a length field's extension bytes (the part beyond 15).
@@ -132,41 +167,56 @@ fn put_sequence(out: &mut Vec<u8>, literals: &[u8], offset: u16, len: usize) {
     }
 }
 
-/// Compresses `input` into one LZ4 block.
+/// Compresses `input` into one LZ4 block. The parse is optimal within segments of
+/// [`SEGMENT`] bytes (a match is cut at a segment's end), so the parser's tables stay small
+/// whatever the input's length.
 pub(crate) fn compress(input: &[u8]) -> Vec<u8> {
     let n = input.len();
-    let matches = longest_matches(input);
-    // cost[i]: fewest bytes to encode input[i..] (literals counted one byte each); step[i]: the
-    // match length taken at i, or 0 for a literal.
-    let mut cost = vec![0u32; n + 1];
-    let mut step = vec![0u32; n];
-    for i in (0..n).rev() {
-        let mut best = cost[i + 1] + 1;
-        let mut take = 0;
-        let (len, _) = matches[i];
-        let len = len as usize;
-        if len >= MIN_MATCH {
-            for l in (MIN_MATCH..=len.min(SHORT_MATCH)).chain((len > SHORT_MATCH).then_some(len)) {
-                let c = 3 + extra(l - MIN_MATCH) + cost[i + l];
-                if c < best {
-                    (best, take) = (c, l as u32);
+    let seg = SEGMENT.min(n);
+    let mut chains = Chains::new(n);
+    let mut matches = vec![(0u32, 0u16); seg];
+    // cost[k]: fewest bytes to encode the segment from its k-th byte (literals counted one byte
+    // each); step[k]: the match length taken there, or 0 for a literal.
+    let mut cost = vec![0u32; seg + 1];
+    let mut step = vec![0u32; seg];
+    let mut out = Vec::with_capacity(n / 2 + 16);
+    let (mut s, mut lit) = (0usize, 0usize);
+    while s < n {
+        let e = (s + SEGMENT).min(n);
+        for i in s..e {
+            matches[i - s] = chains.longest(input, i);
+        }
+        cost[e - s] = 0;
+        for i in (s..e).rev() {
+            let k = i - s;
+            let mut best = cost[k + 1] + 1;
+            let mut take = 0;
+            let len = (matches[k].0 as usize).min(e - i);
+            if len >= MIN_MATCH {
+                for l in
+                    (MIN_MATCH..=len.min(SHORT_MATCH)).chain((len > SHORT_MATCH).then_some(len))
+                {
+                    let c = 3 + extra(l - MIN_MATCH) + cost[k + l];
+                    if c < best {
+                        (best, take) = (c, l as u32);
+                    }
                 }
             }
+            cost[k] = best;
+            step[k] = take;
         }
-        cost[i] = best;
-        step[i] = take;
-    }
-    let mut out = Vec::with_capacity(cost[0] as usize + 16);
-    let (mut i, mut lit) = (0usize, 0usize);
-    while i < n {
-        let take = step[i] as usize;
-        if take == 0 {
-            i += 1;
-            continue;
+        let mut i = s;
+        while i < e {
+            let take = step[i - s] as usize;
+            if take == 0 {
+                i += 1;
+                continue;
+            }
+            put_sequence(&mut out, &input[lit..i], matches[i - s].1, take);
+            i += take;
+            lit = i;
         }
-        put_sequence(&mut out, &input[lit..i], matches[i].1, take);
-        i += take;
-        lit = i;
+        s = e;
     }
     put_sequence(&mut out, &input[lit..], 0, 0);
     out
