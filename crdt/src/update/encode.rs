@@ -495,9 +495,21 @@ fn write_payload(w: &mut Writer, body: &DBody) {
     }
 }
 
-fn write_text_block(b: &mut Writer, text: &str) {
+/// How hard the text compressor works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effort {
+    /// The smallest output: documents, diffs and merged updates.
+    Best,
+    /// Quick, with little memory: a transaction's own update event, made on every edit.
+    Fast,
+}
+
+fn write_text_block(b: &mut Writer, text: &str, effort: Effort) {
     if text.len() >= format::COMPRESS_MIN {
-        let comp = crate::encoding::lz4::compress(text.as_bytes());
+        let comp = match effort {
+            Effort::Best => crate::encoding::lz4::compress(text.as_bytes()),
+            Effort::Fast => crate::encoding::lz4::compress_fast(text.as_bytes()),
+        };
         if comp.len() + 8 < text.len() {
             b.u8(1);
             b.varint(text.len() as u64);
@@ -669,7 +681,7 @@ fn used_containers(d: &Decoded, rows: bool) -> Vec<usize> {
 
 /// Serializes a model in the columnar layout (`None` when it has implied containers, which
 /// only the row layout can express).
-fn write_columns(d: &Decoded, checksum: bool) -> Option<Vec<u8>> {
+fn write_columns(d: &Decoded, checksum: bool, effort: Effort) -> Option<Vec<u8>> {
     if d.streams
         .iter()
         .any(|s| s.ops.iter().any(|o| o.container == IMPLIED))
@@ -775,7 +787,7 @@ fn write_columns(d: &Decoded, checksum: bool) -> Option<Vec<u8>> {
         write_dels(&mut b, d);
     }
     if !d.text.is_empty() {
-        write_text_block(&mut b, &d.text);
+        write_text_block(&mut b, &d.text, effort);
     }
     if !d.values.is_empty() {
         b.varint(d.values.len() as u64);
@@ -803,7 +815,7 @@ fn write_extras(b: &mut Writer, d: &Decoded) {
     if !d.extra.is_empty() {
         b.varint(d.extra.len() as u64);
         for e in &d.extra {
-            b.bytes(&write(e, false));
+            b.bytes(&write(e, false, Effort::Best));
         }
     }
 }
@@ -937,12 +949,12 @@ fn write_rows(d: &Decoded, checksum: bool) -> Vec<u8> {
 
 /// Serializes a model: whole-document models in the columnar layout with a checksum; updates in
 /// whichever layout is smaller (the row layout is tried for small updates only).
-pub(crate) fn write(d: &Decoded, checksum: bool) -> Vec<u8> {
+pub(crate) fn write(d: &Decoded, checksum: bool, effort: Effort) -> Vec<u8> {
     if d.snapshot {
-        return write_columns(d, true).unwrap_or_default();
+        return write_columns(d, true, effort).unwrap_or_default();
     }
     let nops: u64 = d.streams.iter().map(|s| s.ops.len() as u64).sum();
-    let columns = write_columns(d, checksum);
+    let columns = write_columns(d, checksum, effort);
     if nops > format::ROWS_MAX_OPS
         && let Some(c) = columns
     {
@@ -956,13 +968,19 @@ pub(crate) fn write(d: &Decoded, checksum: bool) -> Vec<u8> {
 }
 
 /// Encodes the given ranges of `doc`.
-pub(crate) fn encode(doc: &Doc, ranges: &Ranges, snapshot: bool, extras: Vec<Decoded>) -> Vec<u8> {
+pub(crate) fn encode(
+    doc: &Doc,
+    ranges: &Ranges,
+    snapshot: bool,
+    extras: Vec<Decoded>,
+    effort: Effort,
+) -> Vec<u8> {
     let mut d = collect(doc, ranges, snapshot);
     d.extra = extras;
-    write(&d, snapshot)
+    write(&d, snapshot, effort)
 }
 
 /// Re-encodes a decoded update (diff layout), e.g. operations kept pending.
 pub(crate) fn encode_decoded(d: &Decoded) -> Vec<u8> {
-    write(d, false)
+    write(d, false, Effort::Best)
 }
