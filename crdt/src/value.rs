@@ -108,6 +108,10 @@ pub enum Value {
     Container(ContainerRef),
 }
 
+/// Encoded tag of an integer (with the low bits of its zigzagged value).
+const INT_TAG: u8 = 0x40;
+/// Bit of an integer's tag: more bits of the value follow as a varint.
+const INT_MORE: u8 = 0x20;
 /// Nesting limit for arrays and objects inside encoded values.
 pub(crate) const MAX_DEPTH: usize = 64;
 
@@ -176,8 +180,15 @@ impl Value {
             Value::Bool(false) => w.u8(1),
             Value::Bool(true) => w.u8(2),
             Value::Int(i) => {
-                w.u8(3);
-                w.varint_i64(*i);
+                // Tag 0x40–0x7f: the low 5 bits of the zigzagged value, bit 5 set when the rest
+                // follows as a varint (so integers in −16..16 take one byte, in −2048..2048 two).
+                let z = crate::encoding::zigzag(*i);
+                if z < 32 {
+                    w.u8(INT_TAG | z as u8);
+                } else {
+                    w.u8(INT_TAG | INT_MORE | (z & 31) as u8);
+                    w.varint(z >> 5);
+                }
             }
             Value::Float(f) => {
                 w.u8(4);
@@ -223,7 +234,17 @@ impl Value {
             0 => Value::Null,
             1 => Value::Bool(false),
             2 => Value::Bool(true),
-            3 => Value::Int(r.varint_i64()?),
+            INT_TAG..=0x7f => {
+                let mut z = u64::from(tag & 31);
+                if tag & INT_MORE != 0 {
+                    let rest = r.varint()?;
+                    if rest >> 59 != 0 {
+                        return Err(DecodeError::new(at, DecodeErrorKind::VarintOverflow));
+                    }
+                    z |= rest << 5;
+                }
+                Value::Int(crate::encoding::unzigzag(z))
+            }
             4 => Value::Float(r.f64_le()?),
             5 => Value::String(r.str()?.to_owned()),
             6 => Value::Bytes(r.bytes()?.to_vec()),

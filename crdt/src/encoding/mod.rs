@@ -5,6 +5,7 @@
 
 mod crc;
 mod error;
+pub(crate) mod lz4;
 mod reader;
 mod writer;
 

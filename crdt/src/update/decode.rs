@@ -5,6 +5,7 @@ use super::format::{self, OpTag};
 use super::model::{
     CKey, CName, DBody, DDel, DOp, DValue, Decoded, DelStream, Elem, IMPLIED, RId, Stream,
 };
+use super::predict::Predictor;
 use crate::encoding::{DecodeError, DecodeErrorKind, Reader};
 use crate::id::ReplicaId;
 use crate::seq::run::MAX_RUN_LEN;
@@ -20,23 +21,26 @@ pub(crate) struct Envelope<'a> {
     pub(crate) body: Reader<'a>,
 }
 
-/// Checks magic, version, flags and (when present) the checksum; returns the body.
+/// Checks the magic and version byte, the flags and (when present) the checksum; returns the body.
 pub(crate) fn envelope(bytes: &[u8], base: usize) -> Result<Envelope<'_>, DecodeError> {
     let mut r = Reader::with_base(bytes, base);
-    if r.u8()? != format::MAGIC {
-        return Err(DecodeError::new(base, DecodeErrorKind::BadMagic));
-    }
-    let version = r.u8()?;
+    let head = r.u8()?;
+    let version = match head {
+        // Version 1 spelled its version in a byte of its own after a 'W'.
+        format::MAGIC_V1 => r.u8()?,
+        h if h & 0xf0 == format::MAGIC => h & 0x0f,
+        _ => return Err(DecodeError::new(base, DecodeErrorKind::BadMagic)),
+    };
     if version != format::VERSION {
         return Err(DecodeError::new(
-            base + 1,
+            base,
             DecodeErrorKind::UnsupportedVersion(version),
         ));
     }
     let at = r.offset();
     let flags = r.u8()?;
     let rows = flags & format::F_ROWS != 0;
-    if rows && flags & (format::F_SNAPSHOT | format::S_TEXT | format::S_VALUES) != 0 {
+    if rows && flags & (format::S_TEXT | format::S_VALUES) != 0 {
         return Err(DecodeError::new(at, DecodeErrorKind::InvalidTag(flags)));
     }
     if flags & format::F_CHECKSUM != 0 {
@@ -97,12 +101,11 @@ pub(crate) fn tables(r: &mut Reader<'_>, sections: u8, d: &mut Decoded) -> Resul
         d.replicas.push(ReplicaId(r.varint()?));
     }
     if sections & format::S_CONTAINERS != 0 {
-        let n = r.count(2)?;
-        d.containers.reserve(n);
-        for _ in 0..n {
+        // Entries until the one marked last; each takes at least two bytes.
+        loop {
             let at = r.offset();
             let head = r.u8()?;
-            if head & !(7 | format::C_NESTED) != 0 {
+            if head & !(7 | format::C_NESTED | format::C_LAST) != 0 {
                 return Err(DecodeError::new(at, DecodeErrorKind::InvalidTag(head)));
             }
             let kind = kind_of(head & 7, at)?;
@@ -112,24 +115,27 @@ pub(crate) fn tables(r: &mut Reader<'_>, sections: u8, d: &mut Decoded) -> Resul
                 CName::Nested((replica_index(r, d.replicas.len())?, r.varint_u32()?))
             };
             d.containers.push(CKey { kind, name });
+            if head & format::C_LAST != 0 {
+                break;
+            }
         }
     }
     Ok(())
 }
 
 fn body_of(r: &mut Reader<'_>, flags: u8, depth: u32) -> Result<Decoded, DecodeError> {
+    let rows = flags & format::F_ROWS != 0;
     let mut d = Decoded {
-        snapshot: flags & format::F_SNAPSHOT != 0,
+        snapshot: !rows && flags & format::F_SNAPSHOT != 0,
         ..Decoded::default()
     };
     let sections = flags;
-    let rows = flags & format::F_ROWS != 0;
     tables(r, sections, &mut d)?;
     if rows {
         if sections & format::S_DELETES != 0 {
             deletions(r, &mut d)?;
         }
-        row_streams(r, &mut d)?;
+        row_streams(r, &mut d, flags & format::R_ONE_STREAM != 0)?;
     } else {
         columns(r, &mut d)?;
         if sections & format::S_DELETES != 0 {
@@ -216,20 +222,26 @@ fn columns(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
     let [
         mut kinds,
         mut conts,
-        mut lens,
-        mut origins,
+        mut inserts,
+        mut rights,
         mut lamports,
         mut payloads,
     ] = cols;
     let mut kind_run = (OpTag::TextInsert, 0usize);
     let mut cont_run = (0u32, 0usize);
     let mut lamport = 0u64;
+    // Each insert takes at least one byte of its column; beyond 2¹⁶ inserts the table grows
+    // with the inserts actually read, so a forged count allocates nothing big.
+    let nops = counts.iter().map(|c| c.0).sum::<usize>();
+    let mut predictor = Predictor::with_capacity(nops.min(inserts.remaining()).min(1 << 16));
+    // Inserts to go before the next one listed in `rights` (None: no more listed).
+    let mut gap = next_gap(&mut rights)?;
     let mut streams = std::mem::take(&mut d.streams);
     for (s, (nops, elems)) in streams.iter_mut().zip(counts) {
         let mut seq = s.start;
         // Every op consumes at least one byte of some column, so growth is bounded by the input.
         s.ops
-            .reserve(nops.min(lens.remaining() + payloads.remaining()));
+            .reserve(nops.min(inserts.remaining() + payloads.remaining()));
         for _ in 0..nops {
             if kind_run.1 == 0 {
                 let at = kinds.offset();
@@ -251,15 +263,37 @@ fn columns(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
             cont_run.1 -= 1;
             let tag = kind_run.0;
             let (len, body) = if tag.is_insert() {
-                let at = lens.offset();
-                let len = lens.varint_u32()?;
-                if len == 0 || len > MAX_RUN_LEN {
+                let at = inserts.offset();
+                let x = inserts.varint()?;
+                let small = x & ((1 << format::INSERT_LEN_BITS) - 1);
+                let len = if small == format::INSERT_LEN_ESCAPE {
+                    inserts.varint_u32()?
+                } else {
+                    small as u32 + 1
+                };
+                if len == 0 || len > MAX_RUN_LEN || seq.checked_add(len).is_none() {
                     return Err(DecodeError::new(
                         at,
                         DecodeErrorKind::Inconsistent("insert length out of range"),
                     ));
                 }
-                let (ol, or) = read_origins(&mut origins, s.replica, seq, nrep)?;
+                let ol = read_left(
+                    &mut inserts,
+                    x >> format::INSERT_LEN_BITS,
+                    s.replica,
+                    seq,
+                    nrep,
+                    at,
+                )?;
+                let or = if gap == Some(0) {
+                    let or = read_right(&mut rights, nrep)?;
+                    gap = next_gap(&mut rights)?;
+                    or
+                } else {
+                    gap = gap.map(|g| g - 1);
+                    predictor.predict(ol)
+                };
+                predictor.record(ol, (s.replica, seq), (s.replica, seq + len - 1), or);
                 (
                     len,
                     DBody::Insert {
@@ -279,7 +313,7 @@ fn columns(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
             let op_lamport = if tag.has_lamport() { lamport } else { 0 };
             seq = seq
                 .checked_add(len)
-                .ok_or(inconsistent(&lens, "sequence numbers overflow"))?;
+                .ok_or(inconsistent(&inserts, "sequence numbers overflow"))?;
             s.ops.push(DOp {
                 container,
                 len,
@@ -289,13 +323,19 @@ fn columns(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
         }
         if u64::from(seq) != u64::from(s.start) + u64::from(elems) {
             return Err(inconsistent(
-                &lens,
+                &inserts,
                 "stream length does not match its operations",
             ));
         }
     }
     d.streams = streams;
-    for c in [&kinds, &conts, &lens, &origins, &lamports, &payloads] {
+    if gap.is_some() {
+        return Err(inconsistent(
+            &rights,
+            "right origins listed beyond the inserts",
+        ));
+    }
+    for c in [&kinds, &conts, &inserts, &rights, &lamports, &payloads] {
         c.finish()?;
     }
     if kind_run.1 != 0 || cont_run.1 != 0 {
@@ -305,38 +345,44 @@ fn columns(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
 }
 
 /// Row layout: streams with their operations and content written one after another.
-fn row_streams(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
+fn row_streams(r: &mut Reader<'_>, d: &mut Decoded, one: bool) -> Result<(), DecodeError> {
     let nrep = d.replicas.len();
     let deleted = deleted_intervals(d);
-    let n = r.count(3)?;
+    let n = if one { 1 } else { r.count(3)? };
     let mut lamport = 0u64;
+    let mut predictor = Predictor::default();
     for _ in 0..n {
-        let replica = stream_replica(r, nrep)?;
+        let replica = if one { 0 } else { stream_replica(r, nrep)? };
+        if replica as usize >= nrep {
+            return Err(inconsistent(r, "replica index out of range"));
+        }
         let start = r.varint_u32()?;
-        let nops = r.count(1)?;
         let empty = Vec::new();
         let iv = deleted.get(replica as usize).unwrap_or(&empty);
-        let mut ops = Vec::with_capacity(nops);
+        let mut ops = Vec::new();
         let mut seq = start;
         let mut prev: Option<u32> = None;
-        for _ in 0..nops {
+        // Operations until the one whose head is marked last; each takes at least one byte.
+        let mut last = false;
+        while !last {
             let at = r.offset();
             let head = r.u8()?;
+            last = head & format::H_LAST != 0;
             let tag = OpTag::from_u8(head & 7)
                 .ok_or(DecodeError::new(at, DecodeErrorKind::InvalidTag(head)))?;
             let implied = head & format::H_IMPLIED != 0;
-            if !tag.is_insert() && head >> 4 != 0 {
+            let small = (head >> 4) & 7;
+            if !tag.is_insert() && small != 0 {
                 return Err(DecodeError::new(at, DecodeErrorKind::InvalidTag(head)));
             }
             let explicit = if implied { None } else { Some(r.varint_u32()?) };
             let op = if tag.is_insert() {
-                let small = u32::from(head >> 4);
-                let len = if small < 15 {
-                    small + 1
+                let len = if small < format::H_LEN_ESCAPE {
+                    u32::from(small) + 1
                 } else {
                     r.varint_u32()?
                 };
-                if len == 0 || len > MAX_RUN_LEN {
+                if len == 0 || len > MAX_RUN_LEN || seq.checked_add(len).is_none() {
                     return Err(DecodeError::new(
                         at,
                         DecodeErrorKind::Inconsistent("insert length out of range"),
@@ -348,7 +394,15 @@ fn row_streams(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
                     Some(c) => container_for(r, d, c, kind)?,
                     None => IMPLIED,
                 };
-                let (ol, or) = read_origins(r, replica, seq, nrep)?;
+                let code_at = r.offset();
+                let code = r.varint()?;
+                let ol = read_left(r, code >> 1, replica, seq, nrep, code_at)?;
+                let or = if code & 1 != 0 {
+                    read_right(r, nrep)?
+                } else {
+                    predictor.predict(ol)
+                };
+                predictor.record(ol, (replica, seq), (replica, seq + len - 1), or);
                 if implied && ol.is_none() && or.is_none() {
                     return Err(inconsistent(r, "implied container without origins"));
                 }
@@ -457,39 +511,43 @@ fn deletions(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
         let mut sum = 0u64;
         for _ in 0..nruns {
             let at = runs_r.offset();
-            let head = runs_r.varint()?;
-            let len = u32::try_from(head >> 2)
+            let v = runs_r.varint()?;
+            let f = v & 7;
+            let (target, len, rev) = if f == format::D_OTHER {
+                let t = u32::try_from(v >> 3)
+                    .map_err(|_| inconsistent(&runs_r, "deletion target out of range"))?;
+                let target_replica = replica_index(&mut runs_r, nrep)?;
+                let lr = runs_r.varint()?;
+                ((target_replica, t), lr >> 1, lr & 1 != 0)
+            } else {
+                let (len, rev) = match f {
+                    0 => (1, false),
+                    f if f < format::D_LONG => (f / 2 + 1, f & 1 != 0),
+                    f => (runs_r.varint()?, f & 1 != 0),
+                };
+                let seq = prev
+                    .checked_add(crate::encoding::unzigzag(v >> 3))
+                    .filter(|s| (0..=i64::from(u32::MAX)).contains(s));
+                let Some(seq) = seq else {
+                    return Err(DecodeError::new(
+                        at,
+                        DecodeErrorKind::Inconsistent("deletion target out of range"),
+                    ));
+                };
+                prev = seq;
+                ((replica, seq as u32), len, rev)
+            };
+            let len = u32::try_from(len)
                 .ok()
-                .filter(|l| *l > 0 && *l <= MAX_RUN_LEN);
+                .filter(|l| *l > 0 && *l <= MAX_RUN_LEN && target.1.checked_add(*l).is_some());
             let Some(len) = len else {
                 return Err(DecodeError::new(
                     at,
                     DecodeErrorKind::Inconsistent("deletion length out of range"),
                 ));
             };
-            let rev = head & 2 != 0;
-            let target_replica = if head & 1 != 0 {
-                replica_index(&mut runs_r, nrep)?
-            } else {
-                replica
-            };
-            let at = runs_r.offset();
-            let seq = prev
-                .checked_add(runs_r.varint_i64()?)
-                .filter(|s| (0..=i64::from(u32::MAX - len)).contains(s));
-            let Some(seq) = seq else {
-                return Err(DecodeError::new(
-                    at,
-                    DecodeErrorKind::Inconsistent("deletion target out of range"),
-                ));
-            };
-            prev = seq;
             sum += u64::from(len);
-            runs.push(DDel {
-                target: (target_replica, seq as u32),
-                len,
-                rev,
-            });
+            runs.push(DDel { target, len, rev });
         }
         if sum != u64::from(total) || u64::from(start) + sum > u64::from(u32::MAX) {
             return Err(inconsistent(
@@ -506,71 +564,63 @@ fn deletions(r: &mut Reader<'_>, d: &mut Decoded) -> Result<(), DecodeError> {
     runs_r.finish()
 }
 
-fn read_origins(
+/// The gap before the next right origin listed in the `rights` column, `None` at its end.
+fn next_gap(rights: &mut Reader<'_>) -> Result<Option<u64>, DecodeError> {
+    if rights.remaining() == 0 {
+        Ok(None)
+    } else {
+        rights.varint().map(Some)
+    }
+}
+
+/// An id written as `ridx + nrep·seq`.
+fn read_id(r: &mut Reader<'_>, nrep: usize) -> Result<RId, DecodeError> {
+    let at = r.offset();
+    let v = r.varint()?;
+    id_of(v, nrep, at)
+}
+
+fn id_of(v: u64, nrep: usize, at: usize) -> Result<RId, DecodeError> {
+    let n = nrep as u64;
+    match (v.checked_rem(n), v.checked_div(n).map(u32::try_from)) {
+        (Some(ridx), Some(Ok(seq))) => Ok((ridx as u32, seq)),
+        _ => Err(DecodeError::new(
+            at,
+            DecodeErrorKind::Inconsistent("origin id out of range"),
+        )),
+    }
+}
+
+/// The left origin of an insert by replica index `me` starting at `seq`, from its code (its id
+/// follows in `r` for code 1).
+fn read_left(
     r: &mut Reader<'_>,
+    code: u64,
     me: u32,
     seq: u32,
     nrep: usize,
-) -> Result<(Option<RId>, Option<RId>), DecodeError> {
-    let at = r.offset();
-    let code = r.varint()?;
-    let ol = if code == 0 {
-        None
-    } else if code & 1 == 1 {
-        let back = (code - 1) / 2;
-        let t = u64::from(seq)
-            .checked_sub(1 + back)
-            .ok_or(DecodeError::new(
+    at: usize,
+) -> Result<Option<RId>, DecodeError> {
+    match code {
+        0 => Ok(None),
+        1 => read_id(r, nrep).map(Some),
+        c => match u64::from(seq).checked_sub(c - 1) {
+            Some(t) => Ok(Some((me, t as u32))),
+            None => Err(DecodeError::new(
                 at,
                 DecodeErrorKind::Inconsistent("left origin before the start of the clock"),
-            ))?;
-        Some((me, t as u32))
-    } else {
-        let ridx = code / 2 - 1;
-        if ridx as usize >= nrep {
-            return Err(DecodeError::new(
-                at,
-                DecodeErrorKind::Inconsistent("replica index out of range"),
-            ));
-        }
-        Some((ridx as u32, r.varint_u32()?))
-    };
+            )),
+        },
+    }
+}
+
+/// An explicit right origin: 0 for none, else 1 + its id.
+fn read_right(r: &mut Reader<'_>, nrep: usize) -> Result<Option<RId>, DecodeError> {
     let at = r.offset();
-    let code = r.varint()?;
-    let or = if code == 0 {
-        None
-    } else if code == 1 {
-        let Some((rep, s)) = ol else {
-            return Err(DecodeError::new(
-                at,
-                DecodeErrorKind::Inconsistent("right origin relative to a missing left origin"),
-            ));
-        };
-        Some((
-            rep,
-            s.checked_add(1)
-                .ok_or(DecodeError::new(at, DecodeErrorKind::VarintOverflow))?,
-        ))
-    } else if code & 1 == 0 {
-        let back = code / 2 - 1;
-        let t = u64::from(seq)
-            .checked_sub(1 + back)
-            .ok_or(DecodeError::new(
-                at,
-                DecodeErrorKind::Inconsistent("right origin before the start of the clock"),
-            ))?;
-        Some((me, t as u32))
-    } else {
-        let ridx = (code - 3) / 2;
-        if ridx as usize >= nrep {
-            return Err(DecodeError::new(
-                at,
-                DecodeErrorKind::Inconsistent("replica index out of range"),
-            ));
-        }
-        Some((ridx as u32, r.varint_u32()?))
-    };
-    Ok((ol, or))
+    match r.varint()?.checked_sub(1) {
+        None => Ok(None),
+        Some(v) => id_of(v, nrep, at).map(Some),
+    }
 }
 
 fn read_value(r: &mut Reader<'_>) -> Result<Option<DValue>, DecodeError> {

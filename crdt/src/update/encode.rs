@@ -6,6 +6,7 @@ use super::format;
 use super::model::{
     CKey, CName, DBody, DDel, DOp, DValue, Decoded, DelStream, Elem, IMPLIED, RId, Stream,
 };
+use super::predict::Predictor;
 use crate::doc::Doc;
 use crate::doc::container::{ContainerKey, MiscBody, OpValue, State};
 use crate::encoding::Writer;
@@ -432,28 +433,24 @@ impl<T: PartialEq + Copy> RleColumn<T> {
     }
 }
 
-/// Writes the left and right origin codes of an insert by replica index `me` whose first
-/// element has sequence number `seq` (docs/FORMAT.md, "origins").
-fn write_origins(w: &mut Writer, me: u32, seq: u32, ol: Option<RId>, or: Option<RId>) {
+/// An id as one number: `ridx + nrep·seq` (docs/FORMAT.md, "Origins").
+fn id_code(id: RId, nrep: u64) -> u64 {
+    u64::from(id.0) + nrep * u64::from(id.1)
+}
+
+/// The left-origin code of an insert by replica index `me` whose first element has sequence
+/// number `seq`, and the id that follows it for code 1.
+fn left_code(me: u32, seq: u32, ol: Option<RId>, nrep: u64) -> (u64, Option<u64>) {
     match ol {
-        None => w.varint(0),
-        Some((r, t)) if r == me && t < seq => w.varint(1 + 2 * u64::from(seq - 1 - t)),
-        Some((r, t)) => {
-            w.varint(2 * (u64::from(r) + 1));
-            w.varint(u64::from(t));
-        }
+        None => (0, None),
+        Some((r, t)) if r == me && t < seq => (2 + u64::from(seq - 1 - t), None),
+        Some(id) => (1, Some(id_code(id, nrep))),
     }
-    match or {
-        None => w.varint(0),
-        Some(o) if ol.is_some_and(|(r, t)| t.checked_add(1).map(|t1| (r, t1)) == Some(o)) => {
-            w.varint(1)
-        }
-        Some((r, t)) if r == me && t < seq => w.varint(2 + 2 * u64::from(seq - 1 - t)),
-        Some((r, t)) => {
-            w.varint(3 + 2 * u64::from(r));
-            w.varint(u64::from(t));
-        }
-    }
+}
+
+/// The code of an explicit right origin.
+fn right_code(or: Option<RId>, nrep: u64) -> u64 {
+    or.map_or(0, |id| 1 + id_code(id, nrep))
 }
 
 fn write_dvalue(w: &mut Writer, v: &Option<DValue>) {
@@ -498,9 +495,21 @@ fn write_payload(w: &mut Writer, body: &DBody) {
     }
 }
 
-fn write_text_block(b: &mut Writer, text: &str) {
+/// How hard the text compressor works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effort {
+    /// The smallest output: documents, diffs and merged updates.
+    Best,
+    /// Quick, with little memory: a transaction's own update event, made on every edit.
+    Fast,
+}
+
+fn write_text_block(b: &mut Writer, text: &str, effort: Effort) {
     if text.len() >= format::COMPRESS_MIN {
-        let comp = lz4_flex::block::compress(text.as_bytes());
+        let comp = match effort {
+            Effort::Best => crate::encoding::lz4::compress(text.as_bytes()),
+            Effort::Fast => crate::encoding::lz4::compress_fast(text.as_bytes()),
+        };
         if comp.len() + 8 < text.len() {
             b.u8(1);
             b.varint(text.len() as u64);
@@ -517,22 +526,24 @@ fn write_tables(b: &mut Writer, d: &Decoded, containers: &[usize]) {
     for r in &d.replicas {
         b.varint(r.0);
     }
-    if !containers.is_empty() {
-        b.varint(containers.len() as u64);
-        for &i in containers {
-            let Some(c) = d.containers.get(i) else {
-                continue;
-            };
-            match &c.name {
-                CName::Root(name) => {
-                    b.u8(c.kind.tag());
-                    b.str(name);
-                }
-                CName::Nested((r, s)) => {
-                    b.u8(c.kind.tag() | format::C_NESTED);
-                    b.varint(u64::from(*r));
-                    b.varint(u64::from(*s));
-                }
+    for (n, &i) in containers.iter().enumerate() {
+        let Some(c) = d.containers.get(i) else {
+            continue;
+        };
+        let last = if n + 1 == containers.len() {
+            format::C_LAST
+        } else {
+            0
+        };
+        match &c.name {
+            CName::Root(name) => {
+                b.u8(c.kind.tag() | last);
+                b.str(name);
+            }
+            CName::Nested((r, s)) => {
+                b.u8(c.kind.tag() | format::C_NESTED | last);
+                b.varint(u64::from(*r));
+                b.varint(u64::from(*s));
             }
         }
     }
@@ -555,25 +566,32 @@ fn write_dels(b: &mut Writer, d: &Decoded) {
         b.varint(ds.runs.len() as u64);
         let mut prev = 0i64;
         for r in &ds.runs {
-            let other = r.target.0 != ds.replica;
-            runs.varint(
-                (u64::from(r.len) << 2) | (u64::from(r.rev && r.len > 1) << 1) | u64::from(other),
-            );
-            if other {
+            let rev = r.rev && r.len > 1;
+            if r.target.0 != ds.replica {
+                runs.varint(u64::from(r.target.1) << 3 | format::D_OTHER);
                 runs.varint(u64::from(r.target.0));
+                runs.varint(u64::from(r.len) << 1 | u64::from(rev));
+                continue;
             }
-            runs.varint_i64(i64::from(r.target.1) - prev);
+            let delta = crate::encoding::zigzag(i64::from(r.target.1) - prev) << 3;
             prev = i64::from(r.target.1);
+            match r.len {
+                1 => runs.varint(delta),
+                2 | 3 => runs.varint(delta | u64::from(r.len - 1) << 1 | u64::from(rev)),
+                len => {
+                    runs.varint(delta | format::D_LONG | u64::from(rev));
+                    runs.varint(u64::from(len));
+                }
+            }
         }
     }
     b.bytes(runs.as_slice());
 }
 
-/// Wraps a body in the envelope: magic, version, flags, and a CRC-32 of the body when asked.
+/// Wraps a body in the envelope: magic and version, flags, and a CRC-32 of the body when asked.
 fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
     let mut out = Writer::new();
-    out.u8(format::MAGIC);
-    out.u8(format::VERSION);
+    out.u8(format::MAGIC | format::VERSION);
     out.u8(flags);
     if flags & format::F_CHECKSUM != 0 {
         out.u32_le(crate::encoding::crc32(body));
@@ -663,7 +681,7 @@ fn used_containers(d: &Decoded, rows: bool) -> Vec<usize> {
 
 /// Serializes a model in the columnar layout (`None` when it has implied containers, which
 /// only the row layout can express).
-fn write_columns(d: &Decoded, checksum: bool) -> Option<Vec<u8>> {
+fn write_columns(d: &Decoded, checksum: bool, effort: Effort) -> Option<Vec<u8>> {
     if d.streams
         .iter()
         .any(|s| s.ops.iter().any(|o| o.container == IMPLIED))
@@ -705,9 +723,18 @@ fn write_columns(d: &Decoded, checksum: bool) -> Option<Vec<u8>> {
     }
     let mut kinds: RleColumn<u8> = RleColumn::new(|w, v| w.u8(v));
     let mut conts: RleColumn<u32> = RleColumn::new(|w, v| w.varint(u64::from(v)));
-    let (mut lens, mut origins, mut lamports, mut payloads) =
+    let (mut inserts, mut rights, mut lamports, mut payloads) =
         (Writer::new(), Writer::new(), Writer::new(), Writer::new());
     let mut lamport = 0u64;
+    let nrep = d.replicas.len() as u64;
+    let nins = d
+        .streams
+        .iter()
+        .flat_map(|s| &s.ops)
+        .filter(|o| o.body.tag().is_insert());
+    let mut predictor = Predictor::with_capacity(nins.count());
+    // Inserts since the last one written in `rights`.
+    let mut gap = 0u64;
     for s in &d.streams {
         let mut seq = s.start;
         for op in &s.ops {
@@ -715,8 +742,25 @@ fn write_columns(d: &Decoded, checksum: bool) -> Option<Vec<u8>> {
             conts.push(remap(op.container));
             match &op.body {
                 DBody::Insert { ol, or, .. } => {
-                    lens.varint(u64::from(op.len));
-                    write_origins(&mut origins, s.replica, seq, *ol, *or);
+                    let (code, id) = left_code(s.replica, seq, *ol, nrep);
+                    let len = u64::from(op.len);
+                    let small = (len - 1).min(format::INSERT_LEN_ESCAPE);
+                    inserts.varint(code << format::INSERT_LEN_BITS | small);
+                    if small == format::INSERT_LEN_ESCAPE {
+                        inserts.varint(len);
+                    }
+                    if let Some(id) = id {
+                        inserts.varint(id);
+                    }
+                    if predictor.predict(*ol) == *or {
+                        gap += 1;
+                    } else {
+                        rights.varint(gap);
+                        rights.varint(right_code(*or, nrep));
+                        gap = 0;
+                    }
+                    let first = (s.replica, seq);
+                    predictor.record(*ol, first, (s.replica, seq + op.len - 1), *or);
                 }
                 body => {
                     if body.tag().has_lamport() {
@@ -732,8 +776,8 @@ fn write_columns(d: &Decoded, checksum: bool) -> Option<Vec<u8>> {
     for col in [
         &kinds.finish(),
         &conts.finish(),
-        &lens,
-        &origins,
+        &inserts,
+        &rights,
         &lamports,
         &payloads,
     ] {
@@ -743,7 +787,7 @@ fn write_columns(d: &Decoded, checksum: bool) -> Option<Vec<u8>> {
         write_dels(&mut b, d);
     }
     if !d.text.is_empty() {
-        write_text_block(&mut b, &d.text);
+        write_text_block(&mut b, &d.text, effort);
     }
     if !d.values.is_empty() {
         b.varint(d.values.len() as u64);
@@ -771,7 +815,7 @@ fn write_extras(b: &mut Writer, d: &Decoded) {
     if !d.extra.is_empty() {
         b.varint(d.extra.len() as u64);
         for e in &d.extra {
-            b.bytes(&write(e, false));
+            b.bytes(&write(e, false, Effort::Best));
         }
     }
 }
@@ -801,28 +845,57 @@ fn write_rows(d: &Decoded, checksum: bool) -> Vec<u8> {
     if !d.dels.is_empty() {
         write_dels(&mut b, d);
     }
-    b.varint(d.streams.len() as u64);
+    // A stream without operations says nothing (each written stream ends with a LAST head).
+    let streams: Vec<(usize, &Stream)> = d
+        .streams
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.ops.is_empty())
+        .collect();
+    let one = matches!(streams.as_slice(), [(_, s)] if s.replica == 0);
+    if one {
+        sections |= format::R_ONE_STREAM;
+    } else {
+        b.varint(streams.len() as u64);
+    }
+    let nrep = d.replicas.len() as u64;
+    let mut predictor = Predictor::default();
     let mut lamport = 0u64;
-    for (si, s) in d.streams.iter().enumerate() {
-        stream_replica(&mut b, d, s.replica);
+    for (si, s) in streams {
+        if !one {
+            stream_replica(&mut b, d, s.replica);
+        }
         b.varint(u64::from(s.start));
-        b.varint(s.ops.len() as u64);
         let mut seq = s.start;
         let mut prev = IMPLIED;
         for (oi, op) in s.ops.iter().enumerate() {
-            let tag = op.body.tag() as u8;
+            let last = if oi + 1 == s.ops.len() {
+                format::H_LAST
+            } else {
+                0
+            };
+            let tag = op.body.tag() as u8 | last;
             match &op.body {
                 DBody::Insert { ol, or, list, .. } => {
                     let implied = op.container == IMPLIED || ol.is_some() || or.is_some();
-                    let small = if op.len <= 15 { (op.len - 1) as u8 } else { 15 };
+                    let small = (op.len - 1).min(u32::from(format::H_LEN_ESCAPE)) as u8;
                     b.u8(tag | if implied { format::H_IMPLIED } else { 0 } | (small << 4));
                     if !implied {
                         b.varint(u64::from(remap(op.container)));
                     }
-                    if small == 15 {
+                    if small == format::H_LEN_ESCAPE {
                         b.varint(u64::from(op.len));
                     }
-                    write_origins(&mut b, s.replica, seq, *ol, *or);
+                    let (code, id) = left_code(s.replica, seq, *ol, nrep);
+                    let predicted = predictor.predict(*ol) == *or;
+                    b.varint(code << 1 | u64::from(!predicted));
+                    if let Some(id) = id {
+                        b.varint(id);
+                    }
+                    if !predicted {
+                        b.varint(right_code(*or, nrep));
+                    }
+                    predictor.record(*ol, (s.replica, seq), (s.replica, seq + op.len - 1), *or);
                     let (a, z) = ranges
                         .get(si)
                         .and_then(|v| v.get(oi))
@@ -876,12 +949,12 @@ fn write_rows(d: &Decoded, checksum: bool) -> Vec<u8> {
 
 /// Serializes a model: whole-document models in the columnar layout with a checksum; updates in
 /// whichever layout is smaller (the row layout is tried for small updates only).
-pub(crate) fn write(d: &Decoded, checksum: bool) -> Vec<u8> {
+pub(crate) fn write(d: &Decoded, checksum: bool, effort: Effort) -> Vec<u8> {
     if d.snapshot {
-        return write_columns(d, true).unwrap_or_default();
+        return write_columns(d, true, effort).unwrap_or_default();
     }
     let nops: u64 = d.streams.iter().map(|s| s.ops.len() as u64).sum();
-    let columns = write_columns(d, checksum);
+    let columns = write_columns(d, checksum, effort);
     if nops > format::ROWS_MAX_OPS
         && let Some(c) = columns
     {
@@ -895,13 +968,19 @@ pub(crate) fn write(d: &Decoded, checksum: bool) -> Vec<u8> {
 }
 
 /// Encodes the given ranges of `doc`.
-pub(crate) fn encode(doc: &Doc, ranges: &Ranges, snapshot: bool, extras: Vec<Decoded>) -> Vec<u8> {
+pub(crate) fn encode(
+    doc: &Doc,
+    ranges: &Ranges,
+    snapshot: bool,
+    extras: Vec<Decoded>,
+    effort: Effort,
+) -> Vec<u8> {
     let mut d = collect(doc, ranges, snapshot);
     d.extra = extras;
-    write(&d, snapshot)
+    write(&d, snapshot, effort)
 }
 
 /// Re-encodes a decoded update (diff layout), e.g. operations kept pending.
 pub(crate) fn encode_decoded(d: &Decoded) -> Vec<u8> {
-    write(d, false)
+    write(d, false, Effort::Best)
 }

@@ -1,15 +1,21 @@
 //! Constants of the binary format (docs/FORMAT.md) shared by the encoder and the decoder.
 
-/// First byte of every update and document encoding: `'W'`.
-pub(crate) const MAGIC: u8 = b'W';
 /// Format version written and understood.
-pub(crate) const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 2;
+/// High nibble of the first byte of every update and document encoding; the low nibble is the
+/// format version.
+pub(crate) const MAGIC: u8 = 0xA0;
+/// First byte of the encodings of format version 1 (`'W'`, then a version byte): refused.
+pub(crate) const MAGIC_V1: u8 = b'W';
 
 /// Envelope flag: a CRC-32 of the body follows the flags byte.
 pub(crate) const F_CHECKSUM: u8 = 1;
 /// Envelope flag: sequence content is laid out in document order per container (whole-document
 /// encodings) rather than per operation.
 pub(crate) const F_SNAPSHOT: u8 = 2;
+/// Envelope flag of the row layout (the same bit as [`F_SNAPSHOT`]): one row stream, of replica
+/// index 0, written without a count and an index.
+pub(crate) const R_ONE_STREAM: u8 = 2;
 /// Envelope flag: operations are written one after another (row layout, for small updates)
 /// rather than in columns.
 pub(crate) const F_ROWS: u8 = 4;
@@ -26,10 +32,28 @@ pub(crate) const S_EXTRA: u8 = 128;
 
 /// Container table entry flag: a nested container (named by the op that created it).
 pub(crate) const C_NESTED: u8 = 8;
+/// Container table entry flag: the last entry of the table.
+pub(crate) const C_LAST: u8 = 16;
 
 /// Row layout op head: the container is implied (inserts: the container of their origins;
 /// other ops: the container of the previous op of the stream).
 pub(crate) const H_IMPLIED: u8 = 8;
+/// Row layout op head: the last operation of its stream.
+pub(crate) const H_LAST: u8 = 128;
+/// Row layout insert head: bits 4–6 hold `len − 1` below this value; this value means the
+/// length follows as a varint.
+pub(crate) const H_LEN_ESCAPE: u8 = 7;
+
+/// Bits of an insert length kept in the low bits of an insert code (columnar layout): `len − 1`
+/// below [`INSERT_LEN_ESCAPE`], which means the length follows as a varint.
+pub(crate) const INSERT_LEN_BITS: u32 = 3;
+/// See [`INSERT_LEN_BITS`].
+pub(crate) const INSERT_LEN_ESCAPE: u64 = 7;
+
+/// Deletion run code, low three bits: a run of another replica's elements.
+pub(crate) const D_OTHER: u64 = 1;
+/// Deletion run code, low three bits (with bit 0 for reversed): the length follows.
+pub(crate) const D_LONG: u64 = 6;
 
 /// Value tag (after the `Value` tags 0–8) for "no value": a deleted map key, a cleared register.
 pub(crate) const V_NONE: u8 = 9;

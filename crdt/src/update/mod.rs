@@ -8,7 +8,9 @@ pub(crate) mod format;
 pub(crate) mod model;
 pub(crate) mod peek;
 pub(crate) mod plan;
+pub(crate) mod predict;
 
+use self::encode::Effort;
 use crate::doc::container::State;
 use crate::doc::{Doc, Origin, Transaction};
 use crate::encoding::{DecodeError, DecodeErrorKind};
@@ -83,7 +85,13 @@ impl Doc {
         if let Some(d) = &self.deferred {
             return d.bytes.clone();
         }
-        encode::encode(self, &Ranges::all(self), true, self.pending.decoded())
+        encode::encode(
+            self,
+            &Ranges::all(self),
+            true,
+            self.pending.decoded(),
+            Effort::Best,
+        )
     }
 
     /// Encodes exactly what a replica at `sv` lacks: operations and deletions past its clocks.
@@ -132,7 +140,7 @@ impl Doc {
                 r.dels.push((a as u32, dels, end));
             }
         }
-        encode::encode(self, &r, false, Vec::new())
+        encode::encode(self, &r, false, Vec::new(), Effort::Best)
     }
 
     /// The update of this replica's operations from `start_seq` and deletions from `start_del`.
@@ -145,7 +153,7 @@ impl Doc {
         if info.next_del > start_del {
             r.dels.push((self.me, start_del, info.next_del));
         }
-        encode::encode(self, &r, false, Vec::new())
+        encode::encode(self, &r, false, Vec::new(), Effort::Fast)
     }
 
     /// Applies an update (from [`Doc::encode_diff`], [`Doc::encode_state`], a transaction's

@@ -23,7 +23,9 @@ pub(crate) fn peek(bytes: &[u8]) -> Result<Option<Peeked>, DecodeError> {
     let Envelope { flags, body: mut r } = envelope(bytes, 0)?;
     // Only checksummed snapshots (all that `encode_state` writes) are deferred: without a
     // checksum, damage in the skipped history would surface only at first use.
-    if flags & format::F_SNAPSHOT == 0 || flags & format::F_CHECKSUM == 0 {
+    if flags & (format::F_SNAPSHOT | format::F_ROWS) != format::F_SNAPSHOT
+        || flags & format::F_CHECKSUM == 0
+    {
         return Ok(None);
     }
     let sections = flags;
@@ -37,12 +39,15 @@ pub(crate) fn peek(bytes: &[u8]) -> Result<Option<Peeked>, DecodeError> {
     }
     let mut names = Vec::new();
     if sections & format::S_CONTAINERS != 0 {
-        let n = r.count(2)?;
-        for _ in 0..n {
-            if r.u8()? != Kind::Text.tag() {
+        loop {
+            let head = r.u8()?;
+            if head & !format::C_LAST != Kind::Text.tag() {
                 return Ok(None);
             }
             names.push(r.str()?.to_owned());
+            if head & format::C_LAST != 0 {
+                break;
+            }
         }
     }
     let mut sv = StateVector::new();

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use weft::{
-    Assoc, Clocks, Cursor, Doc, Kind, MapRef, ReplicaId, StateVector, TextRef, Unit, Value,
+    Assoc, Clocks, Cursor, DecodeErrorKind, Doc, Kind, MapRef, ReplicaId, StateVector, TextRef,
+    Unit, Value,
 };
 
 fn dir() -> PathBuf {
@@ -250,27 +251,27 @@ fn golden_files_decode_to_their_documents() {
     if bless() {
         check_all();
     }
-    // Flags byte (docs/FORMAT.md): 1 checksum, 2 whole document, 4 rows, 8 containers,
-    // 16 deletions, 32 text, 64 values, 128 carried updates.
+    // Flags byte (docs/FORMAT.md): 1 checksum, 2 whole document (row layout: one stream),
+    // 4 rows, 8 containers, 16 deletions, 32 text, 64 values, 128 carried updates.
     let text = read("text_doc.bin");
-    assert_eq!(&text[..2], b"W\x01");
-    assert_eq!(text[2] & 0b11, 0b11, "whole documents carry a checksum");
+    assert_eq!(text[0], 0xa2, "magic and format version 2");
+    assert_eq!(text[1] & 0b111, 0b011, "whole documents carry a checksum");
     let mut doc = load(&text);
     assert_eq!(doc.to_json().to_string(), r#"{"text":"hello, world!"}"#);
     assert_eq!(doc.state_vector(), sv(&[(1, 13, 1), (2, 1, 0)]));
 
     let keystroke = read("keystroke_update.bin");
     assert_eq!(
-        keystroke[2] & 0b111,
-        0b100,
-        "a keystroke is a row-layout update without checksum"
+        keystroke[1] & 0b111,
+        0b110,
+        "a keystroke is a row-layout update of one stream, without checksum"
     );
     doc.apply_update(&keystroke).unwrap();
     assert_eq!(doc.text("text").to_string(&doc), "hello, world!?");
 
     let deletion = read("deletion_update.bin");
     assert_eq!(
-        deletion[2] & 0b0001_1000,
+        deletion[1] & 0b0001_1000,
         0b0001_0000,
         "deletions only, no container table"
     );
@@ -302,7 +303,7 @@ fn golden_files_decode_to_their_documents() {
     let mut doc = load(&text);
     let columns = read("columns_update.bin");
     assert_eq!(
-        columns[2] & 0b111,
+        columns[1] & 0b111,
         0,
         "41 operations are written in columns, without checksum"
     );
@@ -320,6 +321,25 @@ fn golden_files_decode_to_their_documents() {
     );
     all.check_invariants();
 
+    // Encodings of format version 1 are refused with a typed error, never misread.
+    let v1 = read("v1_text_doc.bin");
+    assert_eq!(&v1[..2], b"W\x01");
+    let Err(err) = Doc::load(&v1) else {
+        panic!("version 1 is refused")
+    };
+    assert_eq!(err.kind(), DecodeErrorKind::UnsupportedVersion(1));
+    assert!(Doc::new().apply_update(&v1).is_err());
+    for (bytes, kind) in [
+        (&[0xa3, 0x00][..], DecodeErrorKind::UnsupportedVersion(3)),
+        (&[0x57, 0x07], DecodeErrorKind::UnsupportedVersion(7)),
+        (&[0x42, 0x00], DecodeErrorKind::BadMagic),
+    ] {
+        let Err(err) = Doc::load(bytes) else {
+            panic!("{bytes:02x?} is refused")
+        };
+        assert_eq!(err.kind(), kind);
+    }
+
     let story = read("lz4_text_doc.bin");
     assert!(
         story.len() < DULL.len() * 8 / 2,
@@ -330,4 +350,47 @@ fn golden_files_decode_to_their_documents() {
         story_doc.to_json().to_string(),
         format!(r#"{{"story":"{}"}}"#, DULL.repeat(8))
     );
+}
+
+/// Every golden encoding (both layouts, whole documents and updates) with any one byte changed
+/// or cut short decodes to a document or fails with a typed error: never a panic, and a refused
+/// update leaves the document as it was.
+#[test]
+fn damaged_golden_encodings_are_refused_or_applied_never_panic() {
+    let files = [
+        "text_doc.bin",
+        "keystroke_update.bin",
+        "deletion_update.bin",
+        "all_types_doc.bin",
+        "columns_update.bin",
+        "lz4_text_doc.bin",
+    ];
+    let text = read("text_doc.bin");
+    let before = load(&text).to_json();
+    for name in files {
+        let good = read(name);
+        let mut variants: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+        for i in 0..good.len() {
+            for flip in [0x01u8, 0x02, 0x08, 0x10, 0x40, 0x80, 0xff] {
+                let mut bytes = good.clone();
+                bytes[i] ^= flip;
+                variants.push(bytes);
+            }
+        }
+        for bytes in variants {
+            if let Ok(doc) = Doc::load_with_replica_id(&bytes, ReplicaId(60)) {
+                let _ = doc.to_json();
+            }
+            let _ = weft::update_state_vector(&bytes);
+            let mut doc = load(&text);
+            if doc.apply_update(&bytes).is_err() {
+                assert_eq!(
+                    doc.to_json(),
+                    before,
+                    "{name}: a refused update changed the document"
+                );
+            }
+            doc.check_invariants();
+        }
+    }
 }
