@@ -75,29 +75,17 @@ impl MapRef {
     /// The keys, in order.
     #[wasm_bindgen(unchecked_return_type = "string[]")]
     pub fn keys(&self) -> Result<Array, JsValue> {
-        self.doc.read(|doc| {
-            self.map
-                .keys(doc)
-                .iter()
-                .map(|k| JsValue::from_str(k))
-                .collect()
-        })
+        self.doc
+            .read(|doc| convert::array(&self.map.keys(doc), |k| JsValue::from_str(k)))
     }
 
     /// `[key, value]` pairs, in key order.
     #[wasm_bindgen(unchecked_return_type = "[string, Content][]")]
     pub fn entries(&self) -> Result<Array, JsValue> {
         self.doc.read(|doc| {
-            self.map
-                .entries(doc)
-                .iter()
-                .map(|(k, v)| {
-                    JsValue::from(Array::of2(
-                        &JsValue::from_str(k),
-                        &convert::value_to_js(v, &self.doc),
-                    ))
-                })
-                .collect()
+            convert::array(&self.map.entries(doc), |(k, v)| {
+                Array::of2(&JsValue::from_str(k), &convert::value_to_js(v, &self.doc)).into()
+            })
         })
     }
 
