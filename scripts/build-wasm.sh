@@ -52,8 +52,9 @@ if [ -x node_modules/.bin/wasm-opt ]; then
   # shrinks by about 6%, since separate functions repeat each other's byte patterns (locals
   # numbered from zero, the same prologues) where one large body does not. For the same
   # reason -Os ends up smaller than -Oz once gzipped (0.3%), though 3% larger before.
+  # --strip-target-features drops the features section, which engines do not read (131 bytes).
   node_modules/.bin/wasm-opt --low-memory-unused --flatten --rereloop -Os -Os --converge \
-    -ocimfs 30 --reorder-functions-by-name --strip-debug --strip-producers \
+    -ocimfs 30 --reorder-functions-by-name --strip-debug --strip-producers --strip-target-features \
     --enable-bulk-memory --enable-mutable-globals --enable-sign-ext \
     --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
     "$out/weft_wasm_bg.wasm" -o "$out/weft_wasm_bg.wasm"

@@ -4,10 +4,10 @@
 //! bounded whatever the input's length (about 200 KiB at most: chain heads, a 64 KiB ring of
 //! chain links and one segment's tables), which matters in WebAssembly, where memory once grown
 //! is never given back. The output is a plain LZ4 block, read by any LZ4 block decompressor
-//! (Weft uses `lz4_flex`'s).
+//! (Weft's is [`super::unlz4`]).
 //!
-//! Home-made because `lz4_flex`, the crate Weft already depends on for decompression, only has
-//! the fast greedy compressor; see ARCHITECTURE.md ("Dependencies").
+//! Home-made because `lz4_flex` only has the fast greedy compressor; see ARCHITECTURE.md
+//! ("LZ4, home-made both ways").
 
 /// Shortest match the format can express.
 const MIN_MATCH: usize = 4;
@@ -29,8 +29,6 @@ const MAX_ATTEMPTS: u32 = 8;
 const SHORT_MATCH: usize = 18;
 /// No candidate.
 const NONE: u32 = u32::MAX;
-/// Most bits of the fast compressor's hash table.
-const FAST_HASH_BITS: u32 = 12;
 /// Bytes the parser optimises at a time (its tables hold this many entries).
 const SEGMENT: usize = 4096;
 
@@ -224,45 +222,11 @@ pub(crate) fn compress(input: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Compresses `input` into one LZ4 block quickly: one candidate per hash, matches taken
-/// greedily, and a table of at most [`FAST_HASH_BITS`] bits (16 KiB). For a transaction's own
-/// update event, made on every edit, where time and memory count more than the last bytes.
-pub(crate) fn compress_fast(input: &[u8]) -> Vec<u8> {
-    let n = input.len();
-    let mut out = Vec::with_capacity(n / 2 + 16);
-    let mut lit = 0usize;
-    if n > MF_LIMIT {
-        let bits = (usize::BITS - n.leading_zeros()).clamp(8, FAST_HASH_BITS);
-        let mut head = vec![NONE; 1 << bits];
-        let (last, limit) = (n - MF_LIMIT, n - LAST_LITERALS);
-        let mut i = 0usize;
-        while i <= last {
-            let h = hash(four(input, i), bits);
-            let c = head[h];
-            head[h] = i as u32;
-            if c != NONE && i - c as usize <= WINDOW && four(input, c as usize) == four(input, i) {
-                // At least MIN_MATCH: the four bytes agree and end before `limit`.
-                let len = common(input, c as usize, i, limit);
-                put_sequence(&mut out, &input[lit..i], (i - c as usize) as u16, len);
-                i += len;
-                lit = i;
-            } else {
-                i += 1;
-            }
-        }
-    }
-    put_sequence(&mut out, &input[lit..], 0, 0);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn round_trip(input: &[u8]) -> usize {
-        let fast = compress_fast(input);
-        let back = lz4_flex::block::decompress(&fast, input.len()).expect("valid LZ4 block");
-        assert_eq!(back, input);
         let comp = compress(input);
         let back = lz4_flex::block::decompress(&comp, input.len()).expect("valid LZ4 block");
         assert_eq!(back, input);

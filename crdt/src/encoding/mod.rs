@@ -7,6 +7,7 @@ mod crc;
 mod error;
 pub(crate) mod lz4;
 mod reader;
+pub(crate) mod unlz4;
 mod writer;
 
 pub(crate) use crc::crc32;

@@ -20,21 +20,48 @@ fn chars_in(block: &[u8; BLOCK]) -> usize {
 /// Byte offset of the `n`-th char of `s` (`s.len()` when `s` has `n` chars or fewer).
 pub(crate) fn char_to_byte(s: &str, n: usize) -> usize {
     let bytes = s.as_bytes();
-    let mut seen = 0usize;
-    let mut base = 0usize;
-    let mut blocks = bytes.chunks_exact(BLOCK);
-    for block in blocks.by_ref() {
+    let (seen, _, base) = whole_blocks(
+        bytes,
+        |block| {
+            let c = chars_in(block);
+            (c, c)
+        },
+        n,
+    );
+    base + nth_start(bytes.get(base..).unwrap_or_default(), n - seen)
+}
+
+/// Skips the whole blocks at the start of `bytes` whose `(count, measure)` (from `f`) keeps the
+/// summed measure at most `limit`; returns the summed count and measure and the bytes skipped. WebAssembly
+/// builds skip nothing and leave the work to the byte-by-byte loops: without vector
+/// instructions blocks gain little there, and their unrolled bodies cost package size.
+#[cfg(not(target_arch = "wasm32"))]
+fn whole_blocks(
+    bytes: &[u8],
+    f: impl Fn(&[u8; BLOCK]) -> (usize, usize),
+    limit: usize,
+) -> (usize, usize, usize) {
+    let (mut count, mut measure, mut base) = (0usize, 0usize, 0usize);
+    for block in bytes.chunks_exact(BLOCK) {
         let Ok(block) = <&[u8; BLOCK]>::try_from(block) else {
             break;
         };
-        let c = chars_in(block);
-        if seen + c > n {
-            return base + nth_start(block, n - seen);
+        let (c, m) = f(block);
+        if measure + m > limit {
+            break;
         }
-        seen += c;
-        base += BLOCK;
+        (count, measure, base) = (count + c, measure + m, base + BLOCK);
     }
-    base + nth_start(blocks.remainder(), n - seen)
+    (count, measure, base)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn whole_blocks(
+    _: &[u8],
+    _: impl Fn(&[u8; BLOCK]) -> (usize, usize),
+    _: usize,
+) -> (usize, usize, usize) {
+    (0, 0, 0)
 }
 
 /// Index of the `k`-th char start in `bytes` (`bytes.len()` when there are `k` or fewer).
@@ -63,17 +90,14 @@ pub(crate) fn chars_and_utf16(s: &str) -> (usize, usize) {
 /// The char index at UTF-16 offset `off` of `s`; `None` inside a surrogate pair or past the end.
 pub(crate) fn utf16_to_char(s: &str, off: usize) -> Option<usize> {
     let bytes = s.as_bytes();
-    let (mut units, mut chars, mut base) = (0usize, 0usize, 0usize);
-    for block in bytes.chunks_exact(BLOCK) {
-        let c = block.iter().filter(|&&b| starts_char(b)).count();
-        let u = c + block.iter().filter(|&&b| b >= 0xF0).count();
-        if units + u > off {
-            break;
-        }
-        units += u;
-        chars += c;
-        base += BLOCK;
-    }
+    let (mut chars, mut units, base) = whole_blocks(
+        bytes,
+        |block| {
+            let c = chars_in(block);
+            (c, c + block.iter().filter(|&&b| b >= 0xF0).count())
+        },
+        off,
+    );
     for &b in bytes.get(base..).unwrap_or_default() {
         if !starts_char(b) {
             continue;

@@ -688,8 +688,8 @@ pub(crate) fn read_text_block(r: &mut Reader<'_>) -> Result<String, DecodeError>
             if raw > (comp.len() as u64).saturating_mul(255).saturating_add(16) {
                 return Err(DecodeError::new(raw_at, DecodeErrorKind::LengthTooLarge));
             }
-            lz4_flex::block::decompress(comp, raw as usize)
-                .map_err(|_| DecodeError::new(at, DecodeErrorKind::BadCompression))?
+            crate::encoding::unlz4::decompress(comp, raw as usize)
+                .ok_or(DecodeError::new(at, DecodeErrorKind::BadCompression))?
         }
         t => return Err(DecodeError::new(at, DecodeErrorKind::InvalidTag(t))),
     };

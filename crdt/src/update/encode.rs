@@ -495,21 +495,20 @@ fn write_payload(w: &mut Writer, body: &DBody) {
     }
 }
 
-/// How hard the text compressor works.
+/// Whether text blocks are compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Effort {
     /// The smallest output: documents, diffs and merged updates.
     Best,
-    /// Quick, with little memory: a transaction's own update event, made on every edit.
-    Fast,
+    /// Text as it is: a transaction's own update event, made on every edit, where the
+    /// compressor's time (about 40 ns a byte) and tables (up to 200 KiB) would cost more than the
+    /// bytes saved on a paste; the relay's compaction compresses it later.
+    Plain,
 }
 
 fn write_text_block(b: &mut Writer, text: &str, effort: Effort) {
-    if text.len() >= format::COMPRESS_MIN {
-        let comp = match effort {
-            Effort::Best => crate::encoding::lz4::compress(text.as_bytes()),
-            Effort::Fast => crate::encoding::lz4::compress_fast(text.as_bytes()),
-        };
+    if effort == Effort::Best && text.len() >= format::COMPRESS_MIN {
+        let comp = crate::encoding::lz4::compress(text.as_bytes());
         if comp.len() + 8 < text.len() {
             b.u8(1);
             b.varint(text.len() as u64);

@@ -153,7 +153,7 @@ impl Doc {
         if info.next_del > start_del {
             r.dels.push((self.me, start_del, info.next_del));
         }
-        encode::encode(self, &r, false, Vec::new(), Effort::Fast)
+        encode::encode(self, &r, false, Vec::new(), Effort::Plain)
     }
 
     /// Applies an update (from [`Doc::encode_diff`], [`Doc::encode_state`], a transaction's
