@@ -46,7 +46,7 @@ pub(crate) trait Buf: Default + Clone + std::fmt::Debug {
 /// Deletions never shrink a `String` or `Vec`: once a leaf buffer uses less than a quarter of its
 /// capacity (and wastes more than [`MIN_SPARE`] elements), [`sparse`] says so and
 /// [`Buf::release_spare`] shrinks it to twice its length, after removals and leaf splits. A
-/// shrink copies what is left, at most a third of what left the buffer since it last had that
+/// shrink copies what is left, no more than what left the buffer since it last had that
 /// capacity, so it costs O(1) per removed element.
 const MIN_SPARE: usize = 64;
 
