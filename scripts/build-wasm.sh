@@ -16,9 +16,16 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
+# Panic locations name source files; strip this machine's paths from them (the project
+# directory and the registry's source directories), which also makes the module smaller.
+remap="--remap-path-prefix=$PWD/="
+for src in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+  remap="$remap --remap-path-prefix=$src="
+done
+
 # Keep the custom sections while wasm-bindgen reads the module (it detects the enabled wasm
 # features from them); wasm-opt strips them afterwards.
-CARGO_PROFILE_WASM_RELEASE_STRIP=false \
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$remap" CARGO_PROFILE_WASM_RELEASE_STRIP=false \
   cargo build -p weft-wasm --target wasm32-unknown-unknown --profile wasm-release --locked
 
 out=wasm/pkg

@@ -18,6 +18,41 @@ pub(crate) trait Span: Clone + PartialEq + std::fmt::Debug {
     fn append(&mut self, next: Self);
 }
 
+/// Writes the `(offset, len, visible)` pieces of the elements `seq..seq+len`, given the sorted,
+/// merged `deleted` intervals, into `out` (cleared first); with `all_deleted`, one deleted piece.
+pub(crate) fn pieces(
+    deleted: &[(u32, u32)],
+    seq: u32,
+    len: u32,
+    all_deleted: bool,
+    out: &mut Vec<(u32, u32, bool)>,
+) {
+    out.clear();
+    if all_deleted {
+        out.push((0, len, false));
+        return;
+    }
+    let end = seq + len;
+    let mut at = seq;
+    let i = deleted.partition_point(|iv| iv.1 <= seq);
+    for &(a, b) in deleted.iter().skip(i) {
+        if a >= end {
+            break;
+        }
+        if a > at {
+            out.push((at - seq, a - at, true));
+        }
+        let stop = b.min(end);
+        if stop > at.max(a) {
+            out.push((at.max(a) - seq, stop - at.max(a), false));
+        }
+        at = stop.max(at);
+    }
+    if at < end {
+        out.push((at - seq, end - at, true));
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod law {
     //! The generic checker of the split/append law, run by each span type's tests.

@@ -222,18 +222,18 @@ impl<'a> Transaction<'a> {
     ) -> Result<Lv, Error> {
         let kind = B::KIND;
         let idx = self.check(c, kind)?;
-        let n = B::count(content) as u32;
+        let m = B::measure(content);
         let doc = &mut *self.doc;
         let tree = B::tree(&mut doc.containers[idx].state, &doc.ids)
             .ok_or(Error::WrongKind { expected: kind })?;
         tree.to_chars(unit, index)
             .map_err(|e| pos_error(e, index, unit))?;
-        if n == 0 {
+        if m.chars == 0 {
             return Ok(crate::id::NO_LV);
         }
-        let lv = assign(&mut doc.ids, &mut doc.owners, doc.me, n, idx as u32)?;
+        let lv = assign(&mut doc.ids, &mut doc.owners, doc.me, m.chars, idx as u32)?;
         let ins = tree
-            .local_insert(unit, index, lv, content, &doc.ids)
+            .local_insert(unit, index, lv, (content, m), &doc.ids)
             .map_err(|e| pos_error(e, index, unit))?;
         if let Some(rec) = self.record.as_mut() {
             let mut owned = B::Owned::default();

@@ -1,7 +1,7 @@
 //! Leaf content buffers: the visible elements of one tree leaf, stored contiguously.
 
 use super::metrics::{Len, Unit};
-use super::utf8::{char_to_byte, utf16_to_char};
+use super::utf8::{char_from_end, char_to_byte, utf16_to_char};
 use crate::value::Value;
 
 /// Content stored in a sequence: text (a `String` per leaf) or values (a `Vec<Value>` per leaf).
@@ -28,8 +28,8 @@ pub(crate) trait Buf: Default + Clone + std::fmt::Debug {
     /// Removes the element right before the content `at` (which must not be empty); appends
     /// it to `out` when given. Returns its length.
     fn remove_before(&mut self, at: Len, out: Option<&mut Self::Owned>) -> Len;
-    /// Splits off everything from element `at` on.
-    fn split_off(&mut self, len: Len, at: usize) -> Self;
+    /// Splits off everything from element `at` on; returns it and its length.
+    fn split_off(&mut self, len: Len, at: usize) -> (Self, Len);
     /// Length of `n` elements from `at`.
     fn measure_range(&self, len: Len, at: usize, n: usize) -> Len;
     /// Element offset of the position `off` counted in `unit`; `None` when `off` falls inside a
@@ -60,11 +60,17 @@ fn sparse(len: usize, cap: usize) -> bool {
 pub(crate) struct TextBuf(pub(crate) String);
 
 impl TextBuf {
+    /// Byte offset of char `at`, counted from whichever end of the buffer is nearer (a leaf
+    /// cut into pieces from its end converts offsets near the end).
     fn byte_at(&self, len: Len, at: usize) -> usize {
         if len.is_uniform() {
             return at;
         }
-        char_to_byte(&self.0, at)
+        match (len.chars as usize).checked_sub(at) {
+            Some(0) => self.0.len(),
+            Some(back) if back < at => char_from_end(&self.0, back),
+            _ => char_to_byte(&self.0, at),
+        }
     }
 }
 
@@ -106,7 +112,11 @@ impl Buf for TextBuf {
             start + char_to_byte(tail, n)
         };
         let removed = self.0.get(start..end).unwrap_or_default();
-        let m = Len::of_str(removed);
+        let m = if len.is_uniform() {
+            Len::uniform(removed.len() as u32)
+        } else {
+            Len::of_str(removed)
+        };
         if let Some(out) = out {
             out.push_str(removed);
         }
@@ -132,9 +142,15 @@ impl Buf for TextBuf {
         }
     }
 
-    fn split_off(&mut self, len: Len, at: usize) -> Self {
+    fn split_off(&mut self, len: Len, at: usize) -> (Self, Len) {
         let b = self.byte_at(len, at);
-        TextBuf(self.0.split_off(b))
+        let right = self.0.split_off(b);
+        let m = if len.is_uniform() {
+            Len::uniform(right.len() as u32)
+        } else {
+            Len::of_str(&right)
+        };
+        (TextBuf(right), m)
     }
 
     fn measure_range(&self, len: Len, at: usize, n: usize) -> Len {
@@ -224,8 +240,10 @@ impl Buf for ListBuf {
         }
     }
 
-    fn split_off(&mut self, _len: Len, at: usize) -> Self {
-        ListBuf(self.0.split_off(at.min(self.0.len())))
+    fn split_off(&mut self, _len: Len, at: usize) -> (Self, Len) {
+        let right = self.0.split_off(at.min(self.0.len()));
+        let m = Len::uniform(right.len() as u32);
+        (ListBuf(right), m)
     }
 
     fn measure_range(&self, _len: Len, _at: usize, n: usize) -> Len {

@@ -9,8 +9,10 @@ use super::run::Run;
 use super::tree::{LvInfo, Place, SeqTree, UnknownLv};
 use crate::id::{Lv, NO_LV};
 
+/// True when `lv` is in one of `ranges`. Searches the latest ranges first: the left origin of a
+/// run is most often a run passed just before it, so a long scan stays about linear.
 fn in_ranges(ranges: &[(Lv, Lv)], lv: Lv) -> bool {
-    ranges.iter().any(|&(s, e)| lv >= s && lv < e)
+    ranges.iter().rev().any(|&(s, e)| lv >= s && lv < e)
 }
 
 /// Finds where the run `lv..lv+n` with origins `ol`/`or` belongs, inserts it there (with

@@ -16,6 +16,8 @@ use crate::span::Span;
 const MAX_RUNS: usize = 32;
 /// Most content bytes (text) or values (lists) a leaf holds before it splits.
 const MAX_LEAF_CONTENT: u32 = 2048;
+/// Content of the leaves a long paste is cut into: room left for typing before they split.
+const LEAF_FILL: u32 = MAX_LEAF_CONTENT * 3 / 4;
 /// Most children an internal node holds before it splits.
 const MAX_FANOUT: usize = 32;
 const NONE: u32 = u32::MAX;
@@ -263,9 +265,25 @@ impl<B: Buf> SeqTree<B> {
     /// `pos` must be below the total length.
     fn descend(&self, unit: Unit, pos: usize) -> (u32, Len) {
         if let Some((leaf, start)) = self.cache {
-            let s = start.get(unit);
-            if pos >= s && pos < s + self.leaf(leaf).len.get(unit) {
+            let l = self.leaf(leaf);
+            let (s, len) = (start.get(unit), l.len.get(unit));
+            if pos >= s && pos < s + len {
                 return (leaf, start);
+            }
+            // Edits move between neighbouring leaves (typing fills leaves with runs, so they
+            // hold little text): try the leaves on either side before a walk from the root.
+            // Native builds only: in WebAssembly the package's size bar outweighs the gain.
+            #[cfg(not(target_arch = "wasm32"))]
+            if pos < s && l.prev != NONE {
+                let p = self.leaf(l.prev);
+                if pos + p.len.get(unit) >= s {
+                    return (l.prev, start - p.len);
+                }
+            } else if pos >= s + len && l.next != NONE {
+                let n = self.leaf(l.next);
+                if pos < s + len + n.len.get(unit) {
+                    return (l.next, start + l.len);
+                }
             }
         }
         let mut node = self.root;
@@ -548,17 +566,19 @@ impl<B: Buf> SeqTree<B> {
         } else {
             Len::default()
         };
+        let content = content.map(|c| (c, B::measure(c)));
         self.insert_run_at(leaf, run, at, new, content, info);
     }
 
-    /// [`SeqTree::insert_run`] when the visible content of the leaf before `run` is known.
+    /// [`SeqTree::insert_run`] when the visible content of the leaf before `run` is known, with
+    /// the content's length measured.
     fn insert_run_at(
         &mut self,
         leaf: u32,
         run: usize,
         at: Len,
         new: Run,
-        content: Option<&B::Slice>,
+        content: Option<(&B::Slice, Len)>,
         info: &impl LvInfo,
     ) {
         let mut new = new;
@@ -580,8 +600,7 @@ impl<B: Buf> SeqTree<B> {
         if !merged {
             l.runs.insert(run, new);
         }
-        if let Some(c) = content {
-            let m = B::measure(c);
+        if let Some((c, m)) = content {
             l.buf.insert_at(at, c);
             l.len += m;
             self.adjust(leaf, m, true);
@@ -591,13 +610,14 @@ impl<B: Buf> SeqTree<B> {
     }
 
     /// Marks `n` visible elements starting at `place` (which must be visible) deleted, within one
-    /// leaf and at most up to the leaf's end. Returns (elements deleted, run range touched).
+    /// leaf and at most up to the leaf's end. Returns the number of elements deleted. The deleted
+    /// elements are contiguous in the leaf's buffer, so their content goes in one removal.
     fn delete_in_leaf(
         &mut self,
         place: Place,
         n: u32,
         removed: &mut Vec<Removed>,
-        mut out: Option<&mut B::Owned>,
+        out: Option<&mut B::Owned>,
         pos_before: Len,
         info: &impl LvInfo,
     ) -> u32 {
@@ -605,38 +625,45 @@ impl<B: Buf> SeqTree<B> {
         let mut k = self.split_at(place);
         let first = k.saturating_sub(1);
         let elem = self.visible_before(leaf, k) as usize;
+        let stretches = removed.len();
         let mut left = n;
-        let mut total = Len::default();
-        while left > 0 && k < self.leaf(leaf).runs.len() {
-            let l = self.leaf_mut(leaf);
-            if l.runs[k].deleted() {
+        let l = self.leaf_mut(leaf);
+        while left > 0 && k < l.runs.len() {
+            let r = &mut l.runs[k];
+            if r.deleted() {
                 k += 1;
                 continue;
             }
-            let take = left.min(l.runs[k].len());
-            if take < l.runs[k].len() {
-                let rest = l.runs[k].truncate(take as usize);
+            let take = left.min(r.len());
+            if take < r.len() {
+                let rest = r.truncate(take as usize);
                 l.runs.insert(k + 1, rest);
             }
-            l.runs[k].set_deleted();
-            let lv = l.runs[k].lv;
-            let m = l.buf.remove(l.len, elem, take as usize, out.as_deref_mut());
-            l.len -= m;
-            total += m;
+            let r = &mut l.runs[k];
+            r.set_deleted();
             // Later stretches start where this one was: its elements are gone.
             removed.push(Removed {
-                lv,
+                lv: r.lv,
                 n: take,
                 pos: pos_before,
-                len: m,
+                len: Len::uniform(take),
             });
             left -= take;
             k += 1;
         }
-        let last = k;
+        let done = n - left;
+        if !l.len.is_uniform() {
+            let mut at = elem;
+            for r in removed.iter_mut().skip(stretches) {
+                r.len = l.buf.measure_range(l.len, at, r.n as usize);
+                at += r.n as usize;
+            }
+        }
+        let total = l.buf.remove(l.len, elem, done as usize, out);
+        l.len -= total;
         self.adjust(leaf, total, false);
-        self.merge_runs(leaf, first, last + 1, info);
-        n - left
+        self.merge_runs(leaf, first, k + 1, info);
+        done
     }
 
     /// Merges neighbouring runs in `from..to` (clamped) that continue one another.
@@ -662,17 +689,17 @@ impl<B: Buf> SeqTree<B> {
 
     // ---------------------------------------------------------------- local edits
 
-    /// Inserts `content` (non-empty) at `pos` in `unit` as new elements `lv..`, after any
-    /// tombstones that precede the visible element at `pos`.
+    /// Inserts `content` (non-empty, of length `m`) at `pos` in `unit` as new elements `lv..`,
+    /// after any tombstones that precede the visible element at `pos`.
     pub(crate) fn local_insert(
         &mut self,
         unit: Unit,
         pos: usize,
         lv: Lv,
-        content: &B::Slice,
+        (content, m): (&B::Slice, Len),
         info: &impl LvInfo,
     ) -> Result<Inserted, PosError> {
-        let n = B::count(content) as u32;
+        let n = m.chars;
         if let Some(h) = self.hot
             && h.extend
             && h.pos.get(unit) == pos
@@ -684,7 +711,6 @@ impl<B: Buf> SeqTree<B> {
             let run = &mut l.runs[h.run];
             if run.len() + n <= MAX_RUN_LEN {
                 run.extend(n);
-                let m = B::measure(content);
                 l.buf.insert_at(h.at, content);
                 l.len += m;
                 self.adjust(h.leaf, m, true);
@@ -724,13 +750,12 @@ impl<B: Buf> SeqTree<B> {
             l.buf.measure_range(l.len, 0, elem)
         };
         let run = self.split_at(place);
-        let m = B::measure(content);
         self.insert_run_at(
             place.leaf,
             run,
             in_leaf,
             Run::new(lv, n, ol, or),
-            Some(content),
+            Some((content, m)),
             info,
         );
         self.cache = Some((place.leaf, start));
@@ -834,6 +859,8 @@ impl<B: Buf> SeqTree<B> {
                 l.buf.measure_range(l.len, 0, e as usize)
             };
             let done = self.delete_in_leaf(place, left, removed, out.as_deref_mut(), before, info);
+            // Only this leaf shrank: a cached leaf after it would hold a stale start.
+            self.cache = Some((place.leaf, start));
             if done == 0 {
                 break;
             }
@@ -904,7 +931,8 @@ impl<B: Buf> SeqTree<B> {
             self.merge_runs(h.leaf, k.saturating_sub(1), k + 2, info);
             self.hot = self.caret_after_delete(h.leaf, h.at - m, pos);
         }
-        self.cache = None;
+        // Nothing before the leaf changed.
+        self.cache = Some((h.leaf, h.pos - h.at));
         true
     }
 
@@ -987,6 +1015,7 @@ impl<B: Buf> SeqTree<B> {
         let mut consumed = 0usize;
         let mut rest = content;
         let mut cur = 0u32;
+        let mut pieces = Vec::new();
         while cur != NONE {
             let leaf = &mut self.leaves[cur as usize];
             let old = std::mem::take(&mut leaf.runs);
@@ -994,27 +1023,10 @@ impl<B: Buf> SeqTree<B> {
             let mut buf = B::default();
             let mut len = Len::default();
             for run in old {
-                let (start, end) = (run.lv, run.end());
-                let mut at = start;
-                let i = deleted.partition_point(|iv| iv.1 <= start);
-                let mut pieces: Vec<(Lv, Lv, bool)> = Vec::new();
-                for &(a, b) in deleted.iter().skip(i) {
-                    if a >= end {
-                        break;
-                    }
-                    if a > at {
-                        pieces.push((at, a, true));
-                    }
-                    let stop = b.min(end);
-                    if stop > at.max(a) {
-                        pieces.push((at.max(a), stop, false));
-                    }
-                    at = stop.max(at);
-                }
-                if at < end {
-                    pieces.push((at, end, true));
-                }
-                for (a, b, visible) in pieces {
+                let start = run.lv;
+                crate::span::pieces(deleted, start, run.len(), false, &mut pieces);
+                for &(off, n, visible) in &pieces {
+                    let (a, b) = (start + off, start + off + n);
                     let mut piece = Run::new(a, b - a, run.origin_left_at(a - start), run.or);
                     if visible {
                         let n = (b - a) as usize;
@@ -1105,15 +1117,18 @@ impl<B: Buf> SeqTree<B> {
         }
     }
 
-    /// Splits `leaf` in two; the right half becomes a new leaf, returned.
+    /// Splits `leaf` in two; the right part becomes a new leaf, returned. Too many runs: the
+    /// halves. Too much content: a piece of about [`LEAF_FILL`] cut off the end, so that a long
+    /// paste becomes leaves moving each byte once (halving would copy it once per level).
     fn split_leaf(&mut self, leaf: u32) -> u32 {
         let l = self.leaf(leaf);
         let mid = if l.runs.len() > MAX_RUNS {
             l.runs.len() / 2
         } else {
-            // Too much content: split at the middle visible element, splitting a run if needed.
-            let half = (l.len.chars / 2).max(1) as usize;
-            let (run, off) = self.visible_in_leaf(leaf, half);
+            // Split at a visible element, splitting a run if needed.
+            let pieces = l.len.utf8.div_ceil(LEAF_FILL).max(2);
+            let keep = (l.len.chars - (l.len.chars / pieces).max(1)).max(1) as usize;
+            let (run, off) = self.visible_in_leaf(leaf, keep);
             self.split_at(Place { leaf, run, off }).max(1)
         };
         let new_idx = self.leaves.len() as u32;
@@ -1123,21 +1138,18 @@ impl<B: Buf> SeqTree<B> {
         // and far more after a long paste, which is inserted whole and then split.
         l.runs.shrink_to(MAX_RUNS);
         let left_elems: u32 = l.runs.iter().map(Run::visible).sum();
-        let left_len = l.buf.measure_range(l.len, 0, left_elems as usize);
-        let right_buf = l.buf.split_off(l.len, left_elems as usize);
+        let (right_buf, right_len) = l.buf.split_off(l.len, left_elems as usize);
         l.buf.release_spare();
-        let right_len = l.len - left_len;
+        let left_len = l.len - right_len;
         l.len = left_len;
         let (parent, next) = (l.parent, l.next);
         l.next = new_idx;
         if next != NONE {
             self.leaf_mut(next).prev = new_idx;
         }
-        // Re-index the moved runs, joining ranges with consecutive local versions.
-        let mut ranges: Vec<(Lv, Lv)> = right_runs.iter().map(|r| (r.lv, r.end())).collect();
-        crate::sort::sort(&mut ranges);
+        // Re-index the moved runs, joining neighbours with consecutive local versions.
         let mut cur: Option<(Lv, Lv)> = None;
-        for (s, e) in ranges {
+        for (s, e) in right_runs.iter().map(|r| (r.lv, r.end())) {
             cur = match cur {
                 Some((cs, ce)) if ce == s => Some((cs, e)),
                 Some((cs, ce)) => {
@@ -1170,10 +1182,10 @@ impl<B: Buf> SeqTree<B> {
     /// Sets the parent and slot of every child of `node` from index `from` on.
     fn renumber(&mut self, node: u32, from: usize) {
         let n = &self.nodes[node as usize];
-        let leafy = n.leaf_children;
-        let children: Vec<u32> = n.children.get(from..).unwrap_or_default().to_vec();
-        for (i, c) in children.into_iter().enumerate() {
-            let slot = (from + i) as u32;
+        let (leafy, count) = (n.leaf_children, n.children.len());
+        for slot in from..count {
+            let c = self.nodes[node as usize].children[slot];
+            let slot = slot as u32;
             if leafy {
                 let l = &mut self.leaves[c as usize];
                 l.parent = node;

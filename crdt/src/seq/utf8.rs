@@ -17,6 +17,11 @@ fn chars_in(block: &[u8; BLOCK]) -> usize {
     block.iter().filter(|&&b| starts_char(b)).count()
 }
 
+/// Four-byte chars (two UTF-16 units each) starting in `block`.
+fn longs_in(block: &[u8; BLOCK]) -> usize {
+    block.iter().filter(|&&b| b >= 0xF0).count()
+}
+
 /// Byte offset of the `n`-th char of `s` (`s.len()` when `s` has `n` chars or fewer).
 pub(crate) fn char_to_byte(s: &str, n: usize) -> usize {
     let bytes = s.as_bytes();
@@ -29,6 +34,21 @@ pub(crate) fn char_to_byte(s: &str, n: usize) -> usize {
         n,
     );
     base + nth_start(bytes.get(base..).unwrap_or_default(), n - seen)
+}
+
+/// Byte offset of the `k`-th char of `s` counted back from its end (`k >= 1`; 0 when `s` has
+/// `k` chars or fewer).
+pub(crate) fn char_from_end(s: &str, k: usize) -> usize {
+    let mut seen = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate().rev() {
+        if starts_char(b) {
+            seen += 1;
+            if seen == k {
+                return i;
+            }
+        }
+    }
+    0
 }
 
 /// Skips the whole blocks at the start of `bytes` whose `(count, measure)` (from `f`) keeps the
@@ -81,9 +101,12 @@ pub(crate) fn chars_and_utf16(s: &str) -> (usize, usize) {
         return (s.len(), s.len());
     }
     let chars = s.chars().count();
+    let bytes = s.as_bytes();
+    let (long, _, base) = whole_blocks(bytes, |block| (longs_in(block), 0), 0);
+    let tail = bytes.get(base..).unwrap_or_default();
     (
         chars,
-        chars + s.as_bytes().iter().filter(|&&b| b >= 0xF0).count(),
+        chars + long + tail.iter().filter(|&&b| b >= 0xF0).count(),
     )
 }
 
@@ -94,7 +117,7 @@ pub(crate) fn utf16_to_char(s: &str, off: usize) -> Option<usize> {
         bytes,
         |block| {
             let c = chars_in(block);
-            (c, c + block.iter().filter(|&&b| b >= 0xF0).count())
+            (c, c + longs_in(block))
         },
         off,
     );
@@ -129,6 +152,9 @@ mod tests {
             for n in 0..=chars.len() + 2 {
                 let want = chars.get(n).map_or(s.len(), |(b, _)| *b);
                 assert_eq!(char_to_byte(s, n), want, "{s:?} char {n}");
+                if n < chars.len() {
+                    assert_eq!(char_from_end(s, chars.len() - n), want, "{s:?} back to {n}");
+                }
             }
             assert_eq!(chars_and_utf16(s), (chars.len(), s.encode_utf16().count()));
             let mut units = 0;

@@ -13,6 +13,7 @@ use crate::seq::buf::{Buf, ListBuf, TextBuf};
 use crate::seq::integrate::integrate;
 use crate::seq::lazy::RawRun;
 use crate::seq::tree::Removed;
+use crate::span::pieces;
 use crate::value::{ContainerRef, Value};
 use crate::vecmap::VecMap;
 
@@ -40,34 +41,6 @@ impl<'a> TextCursor<'a> {
     }
 }
 
-/// `(offset, len, visible)` pieces of the elements `seq..seq+len` given deleted intervals.
-fn pieces(deleted: &[(u32, u32)], seq: u32, len: u32, all_deleted: bool) -> Vec<(u32, u32, bool)> {
-    if all_deleted {
-        return vec![(0, len, false)];
-    }
-    let end = seq + len;
-    let mut out = Vec::new();
-    let mut at = seq;
-    let i = deleted.partition_point(|iv| iv.1 <= seq);
-    for &(a, b) in deleted.iter().skip(i) {
-        if a >= end {
-            break;
-        }
-        if a > at {
-            out.push((at - seq, a - at, true));
-        }
-        let stop = b.min(end);
-        if stop > at.max(a) {
-            out.push((at.max(a) - seq, stop - at.max(a), false));
-        }
-        at = stop.max(at);
-    }
-    if at < end {
-        out.push((at - seq, end - at, true));
-    }
-    out
-}
-
 /// Counts of what was integrated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Applied {
@@ -84,6 +57,18 @@ struct Committer<'t, 'd> {
     /// Whole-document loads: text insert runs collected per container instead of integrated.
     collected: Option<VecMap<u32, Vec<RawRun>>>,
     agents: Vec<Option<Agent>>,
+    /// Buffers reused from one operation to the next, so integrating allocates little.
+    scratch: Scratch,
+}
+
+/// Reusable buffers of a [`Committer`].
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pieces: Vec<(u32, u32, bool)>,
+    text: String,
+    values: Vec<Value>,
+    spans: Vec<(Lv, u32)>,
+    removed: Vec<Removed>,
 }
 
 impl Committer<'_, '_> {
@@ -180,7 +165,8 @@ impl Committer<'_, '_> {
                     .get(st.replica as usize)
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                let ps = pieces(iv, start, op.len, self.tombstones);
+                let mut ps = std::mem::take(&mut self.scratch.pieces);
+                pieces(iv, start, op.len, self.tombstones, &mut ps);
                 let is_text = matches!(self.tx.doc.containers[c as usize].state, State::Text(_));
                 if is_text {
                     let text = self
@@ -192,19 +178,20 @@ impl Committer<'_, '_> {
                         s: text,
                         ascii: text.is_ascii(),
                     };
-                    self.insert_pieces::<TextBuf>(c, &ps, skip, lv, ol, or, |n, _| {
-                        cur.take(n as usize).to_owned()
+                    self.insert_pieces::<TextBuf>(c, &ps, skip, lv, ol, or, |n, out| {
+                        let s = cur.take(n as usize);
+                        if let Some(out) = out {
+                            out.push_str(s);
+                        }
                     });
                 } else {
                     let mut at = content.0 as usize;
                     let d = self.d;
-                    self.insert_pieces::<ListBuf>(c, &ps, skip, lv, ol, or, |n, _| {
-                        let vals: Vec<Value> = d
-                            .values
-                            .iter()
-                            .skip(at)
-                            .take(n as usize)
-                            .map(|e| match e {
+                    self.insert_pieces::<ListBuf>(c, &ps, skip, lv, ol, or, |n, out| {
+                        let elems = d.values.iter().skip(at).take(n as usize);
+                        at += n as usize;
+                        if let Some(out) = out {
+                            out.extend(elems.map(|e| match e {
                                 Elem::Plain(v) => v.clone(),
                                 // Placeholder: `fix_new` creates the container once the
                                 // element's local version is known.
@@ -212,12 +199,11 @@ impl Committer<'_, '_> {
                                     kind: *kind,
                                     idx: u32::MAX,
                                 }),
-                            })
-                            .collect();
-                        at += n as usize;
-                        vals
+                            }));
+                        }
                     });
                 }
+                self.scratch.pieces = ps;
             }
             body => {
                 let seq = start + skip;
@@ -227,6 +213,8 @@ impl Committer<'_, '_> {
         u64::from(n)
     }
 
+    /// Integrates the pieces `ps` of an insert. `content(n, out)` consumes the content of the
+    /// next `n` visible elements, appending it to `out` when given.
     #[allow(clippy::too_many_arguments)]
     fn insert_pieces<B: NewElems>(
         &mut self,
@@ -236,14 +224,15 @@ impl Committer<'_, '_> {
         lv: Lv,
         ol: Lv,
         or: Lv,
-        mut content: impl FnMut(u32, &mut Self) -> B::Owned,
+        mut content: impl FnMut(u32, Option<&mut B::Owned>),
     ) {
+        let mut data = std::mem::take(B::scratch(&mut self.scratch));
         for &(off, len, visible) in ps {
             // Content of skipped (already known) elements is consumed but not inserted.
             let end = off + len;
             if end <= skip {
                 if visible {
-                    let _ = content(len, self);
+                    content(len, None);
                 }
                 continue;
             }
@@ -253,22 +242,18 @@ impl Committer<'_, '_> {
                 (off, len)
             };
             if visible && off < skip {
-                let _ = content(skip - off, self);
+                content(skip - off, None);
             }
             let piece_lv = lv + (from - skip);
             let piece_ol = if from == skip { ol } else { piece_lv - 1 };
-            let data = if visible {
-                Some(content(n, self))
-            } else {
-                None
-            };
-            let data = data.map(|mut v| {
-                B::fix_new(&mut v, piece_lv, self.tx.doc);
-                v
-            });
+            if visible {
+                B::clear(&mut data);
+                content(n, Some(&mut data));
+                B::fix_new(&mut data, piece_lv, self.tx.doc);
+            }
             let doc = &mut *self.tx.doc;
             let Some(tree) = B::tree(&mut doc.containers[c as usize].state, &doc.ids) else {
-                return;
+                break;
             };
             let _ = integrate(
                 tree,
@@ -276,22 +261,23 @@ impl Committer<'_, '_> {
                 n,
                 piece_ol,
                 or,
-                data.as_ref().map(|v| v.as_ref()),
+                visible.then_some(data.as_ref()),
                 &doc.ids,
             );
-            if let (Some(rec), Some(v)) = (self.tx.record.as_mut(), data) {
+            if visible && let Some(rec) = self.tx.record.as_mut() {
                 let pos = tree.position_of(piece_lv).map(|p| p.0).unwrap_or_default();
                 B::push_edit(
                     rec,
                     c,
                     SeqEdit::Insert {
                         pos,
-                        content: v,
+                        content: data.clone(),
                         lv: piece_lv,
                     },
                 );
             }
         }
+        *B::scratch(&mut self.scratch) = data;
     }
 
     fn misc(
@@ -407,7 +393,8 @@ impl Committer<'_, '_> {
             (ts + from, ts + to)
         };
         // Split into stretches with consecutive local versions within one container.
-        let mut spans = Vec::new();
+        let mut spans = std::mem::take(&mut self.scratch.spans);
+        spans.clear();
         let mut s = lo;
         while s < hi {
             let Some((lv, m)) = self.tx.doc.ids.lv_span(target_agent, s, hi - s) else {
@@ -425,12 +412,13 @@ impl Committer<'_, '_> {
         }
         let recording = self.tx.record.is_some();
         let mut next = dseq + from;
-        for (lv, m) in spans {
+        let mut removed = std::mem::take(&mut self.scratch.removed);
+        for &(lv, m) in &spans {
             let doc = &mut *self.tx.doc;
             if !self.tombstones
                 && let Some(c) = doc.owners.get(lv)
             {
-                let mut removed: Vec<Removed> = Vec::new();
+                removed.clear();
                 match &mut doc.containers[c as usize].state {
                     State::Text(t) => {
                         let t = t.get_mut(&doc.ids);
@@ -477,6 +465,8 @@ impl Committer<'_, '_> {
             self.tx.doc.log_deletion(deleter, next, lv, m, run.rev);
             next += m;
         }
+        self.scratch.spans = spans;
+        self.scratch.removed = removed;
         u64::from(to - from)
     }
 }
@@ -510,13 +500,29 @@ fn record_removed<B: Buf>(
 /// keyed by each element's local version. Text has no such elements.
 pub(crate) trait NewElems: SeqKind {
     fn fix_new(v: &mut Self::Owned, lv: Lv, doc: &mut crate::doc::Doc);
+    /// The committer's reusable buffer for this kind of content.
+    fn scratch(s: &mut Scratch) -> &mut Self::Owned;
+    /// Empties `v`, keeping its capacity.
+    fn clear(v: &mut Self::Owned);
 }
 
 impl NewElems for TextBuf {
     fn fix_new(_v: &mut String, _lv: Lv, _doc: &mut crate::doc::Doc) {}
+    fn scratch(s: &mut Scratch) -> &mut String {
+        &mut s.text
+    }
+    fn clear(v: &mut String) {
+        v.clear();
+    }
 }
 
 impl NewElems for ListBuf {
+    fn scratch(s: &mut Scratch) -> &mut Vec<Value> {
+        &mut s.values
+    }
+    fn clear(v: &mut Vec<Value>) {
+        v.clear();
+    }
     fn fix_new(v: &mut Vec<Value>, lv: Lv, doc: &mut crate::doc::Doc) {
         for (i, x) in v.iter_mut().enumerate() {
             if let Value::Container(r) = x
@@ -566,6 +572,7 @@ pub(crate) fn commit_collect(
         containers: vec![None; d.containers.len()],
         collected: collected.as_ref().map(|_| VecMap::new()),
         agents: vec![None; d.replicas.len()],
+        scratch: Scratch::default(),
     };
     let collected_out = collected;
     let mut applied = Applied::default();
@@ -607,6 +614,7 @@ pub(crate) fn resolve_containers(tx: &mut Transaction<'_>, d: &Decoded) -> Vec<u
         containers: vec![None; d.containers.len()],
         collected: None,
         agents: vec![None; d.replicas.len()],
+        scratch: Scratch::default(),
     };
     (0..d.containers.len() as u32)
         .map(|i| c.container(i))

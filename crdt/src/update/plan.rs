@@ -429,6 +429,7 @@ impl<'a> Planner<'a> {
     /// ones whose targets have not arrived.
     fn plan_dels(&mut self) -> Result<Vec<DelStream>, DecodeError> {
         let mut rest = Vec::new();
+        let mut left = Vec::new();
         for (di, ds) in self.d.dels.iter().enumerate() {
             let agent = self.agent_of.get(ds.replica as usize).copied().flatten();
             let mut dseq = ds.start;
@@ -455,7 +456,8 @@ impl<'a> Planner<'a> {
                 } else {
                     (0, have)
                 };
-                for (from, to) in subtract(avail, &known) {
+                subtract(avail, &known, &mut left);
+                for &(from, to) in &left {
                     self.steps.push(Step::Del {
                         stream: di,
                         run: ri,
@@ -469,7 +471,8 @@ impl<'a> Planner<'a> {
                 } else {
                     (have, len)
                 };
-                for (from, to) in subtract(missing, &known) {
+                subtract(missing, &known, &mut left);
+                for &(from, to) in &left {
                     let n = to - from;
                     let low = if run.rev { ts + len - to } else { ts + from };
                     rest.push(DelStream {
@@ -489,9 +492,9 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// `range` minus the sorted, disjoint `holes`.
-fn subtract(range: (u32, u32), holes: &[(u32, u32)]) -> Vec<(u32, u32)> {
-    let mut out = Vec::new();
+/// Writes `range` minus the sorted, disjoint `holes` into `out` (cleared first).
+fn subtract(range: (u32, u32), holes: &[(u32, u32)], out: &mut Vec<(u32, u32)>) {
+    out.clear();
     let mut at = range.0;
     for &(a, b) in holes {
         if b <= at || a >= range.1 {
@@ -505,7 +508,6 @@ fn subtract(range: (u32, u32), holes: &[(u32, u32)]) -> Vec<(u32, u32)> {
     if at < range.1 {
         out.push((at, range.1));
     }
-    out
 }
 
 /// Plans `d` against `doc`. Errors for updates that contradict the document or themselves.

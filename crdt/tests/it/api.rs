@@ -567,3 +567,67 @@ fn readme_worked_example_orders_concurrent_words_by_replica() {
         assert_eq!(d.text("t").to_string(&d), "axypqmc", "order {order:?}");
     }
 }
+
+#[test]
+fn long_pastes_and_deletions_across_leaves_keep_every_unit_right() {
+    // A paste many leaves long (mixed one- to four-byte chars), typing into it, deletions
+    // spanning many leaves and runs, and a second replica that receives it all.
+    let piece = "fn main() { let s = \"héllo — wörld 😀\"; }\n";
+    let paste = piece.repeat(400);
+    let mut a = doc(1);
+    let t = a.text("t");
+    let mut model: Vec<char> = Vec::new();
+    let mut tx = a.transact();
+    t.insert(&mut tx, 0, "start end").unwrap();
+    model.extend("start end".chars());
+    t.insert(&mut tx, 6, &paste).unwrap();
+    model.splice(6..6, paste.chars());
+    for (i, at) in [10usize, 5000, 9000, 16000].into_iter().enumerate() {
+        let s = format!("[{i}é]");
+        t.insert(&mut tx, at, &s).unwrap();
+        model.splice(at..at, s.chars());
+    }
+    tx.commit();
+    // A deletion across many leaves reports its length in every unit.
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let e = events.clone();
+    a.observe(t, move |ev| e.lock().unwrap().push(ev.clone()));
+    let mut tx = a.transact();
+    t.delete(&mut tx, 100, 7000).unwrap();
+    tx.commit();
+    let gone: String = model.drain(100..7100).collect();
+    let mut deleted = Len::default();
+    for ev in events.lock().unwrap().iter() {
+        let Change::Text(deltas) = &ev.change else {
+            panic!("text change expected")
+        };
+        for d in deltas {
+            if let Delta::Delete(l) = d {
+                deleted = Len {
+                    chars: deleted.chars + l.chars,
+                    utf16: deleted.utf16 + l.utf16,
+                    utf8: deleted.utf8 + l.utf8,
+                };
+            }
+        }
+    }
+    assert_eq!(deleted.chars as usize, gone.chars().count());
+    assert_eq!(deleted.utf16 as usize, gone.encode_utf16().count());
+    assert_eq!(deleted.utf8 as usize, gone.len());
+    let mut tx = a.transact();
+    t.insert(&mut tx, 100, &paste).unwrap();
+    model.splice(100..100, paste.chars());
+    t.delete(&mut tx, 3, model.len() - 10).unwrap();
+    let n = model.len() - 10;
+    model.drain(3..3 + n);
+    tx.commit();
+    let want: String = model.iter().collect();
+    assert_eq!(t.to_string(&a), want);
+    assert_eq!(t.len_in(&a, Unit::Utf16), want.encode_utf16().count());
+    assert_eq!(t.len_in(&a, Unit::Utf8), want.len());
+    a.check_invariants();
+    let mut b = doc(2);
+    sync(&mut a, &mut b);
+    assert_eq!(b.text("t").to_string(&b), want);
+    b.check_invariants();
+}
