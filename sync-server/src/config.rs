@@ -133,7 +133,8 @@ pub struct LimitsConfig {
     #[arg(long, env = "WEFT_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000)]
     pub handshake_timeout_ms: u64,
 
-    /// Interval between WebSocket pings (milliseconds).
+    /// Interval between WebSocket pings to a connection that sent nothing during the last one
+    /// (milliseconds).
     #[arg(long, env = "WEFT_PING_INTERVAL_MS", default_value_t = 20_000)]
     pub ping_interval_ms: u64,
 

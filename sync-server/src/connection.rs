@@ -32,6 +32,7 @@ use crate::limits::{Strikes, TokenBucket};
 use crate::metrics::Metrics;
 use crate::room::{RoomCmd, Subscriber};
 use crate::rooms::Rooms;
+use crate::woken::Woken;
 
 /// Longest document id accepted, in bytes.
 pub const MAX_DOC_ID_BYTES: usize = 512;
@@ -109,6 +110,9 @@ struct Conn<'a, S> {
     strikes: Strikes,
     /// Whether frames were queued in the socket's write buffer since the last flush.
     unflushed: bool,
+    /// Bytes of the binary frames queued since the last flush (counted in the metrics once per
+    /// flush rather than once per frame).
+    unflushed_bytes: u64,
 }
 
 /// Allocates subscription ids, unique in the process.
@@ -124,13 +128,15 @@ pub fn valid_doc_id(doc: &str) -> bool {
 }
 
 /// Serves one WebSocket connection until it closes. `client` is the connection's id.
-pub async fn serve<S, R, SE>(sink: S, mut stream: R, shared: &ConnShared, client: ClientId)
+pub async fn serve<S, R, SE>(sink: S, stream: R, shared: &ConnShared, client: ClientId)
 where
     S: Sink<Message, Error = SE> + Unpin,
     R: Stream<Item = Result<Message, WsError>> + Unpin,
     SE: Display,
 {
     let mut sink = sink;
+    // The loop wakes mostly to send; the socket is read only when it has something.
+    let mut stream = Woken::new(stream);
     let grant = match handshake(&mut sink, &mut stream, shared, client).await {
         Ok(grant) => grant,
         Err(close) => {
@@ -160,6 +166,7 @@ where
         // Tolerate a burst of refused messages as large as the allowed burst, then close.
         strikes: Strikes::new(limits.msg_rate, limits.msg_burst, now),
         unflushed: false,
+        unflushed_bytes: 0,
     };
     let close = conn.run(&mut stream, outbox_rx).await;
     if close.code != CloseCode::GOING_AWAY && close.code != CloseCode::NORMAL {
@@ -439,11 +446,18 @@ where
                     }
                 },
                 _ = ping.tick() => {
-                    if last_seen.elapsed() >= idle_timeout {
+                    let quiet = last_seen.elapsed();
+                    if quiet >= idle_timeout {
                         return Close::new(CloseCode::IDLE_TIMEOUT, "no traffic");
                     }
-                    self.unflushed = true;
-                    feed_message(&mut self.sink, Message::Ping(Bytes::new()), self.shared).await
+                    // Only a client that sent nothing for a whole interval needs a ping to
+                    // show it is alive.
+                    if quiet < ping_every {
+                        Ok(())
+                    } else {
+                        self.unflushed = true;
+                        feed_message(&mut self.sink, Message::Ping(Bytes::new()), self.shared).await
+                    }
                 }
                 _ = &mut expiry => return Close::new(CloseCode::TOKEN_EXPIRED, "access token expired"),
             };
@@ -468,13 +482,16 @@ where
             self.outbound(out).await?;
         }
         self.unflushed = false;
+        let bytes = std::mem::take(&mut self.unflushed_bytes);
+        self.shared.metrics.bytes_out.add(bytes);
         flush(&mut self.sink, self.shared).await
     }
 
     /// Queues a frame for the next flush.
     async fn feed(&mut self, frame: Bytes) -> Result<(), Close> {
         self.unflushed = true;
-        feed(&mut self.sink, frame, self.shared).await
+        self.unflushed_bytes += frame.len() as u64;
+        feed_message(&mut self.sink, Message::Binary(frame), self.shared).await
     }
 
     async fn send(&mut self, msg: ServerMessage<'_>) -> Result<(), Close> {

@@ -191,32 +191,41 @@ fn upgrade(
                 return;
             }
         };
-        let ws = WebSocketStream::from_raw_socket(
-            TokioIo::new(upgraded),
-            Role::Server,
-            Some(server.ws_config),
-        )
-        .await;
-        let (sink, stream) = ws.split();
-        let metrics = &server.conn.metrics;
-        let open = server.open_sockets.fetch_add(1, Ordering::Relaxed);
-        if open >= server.conn.limits.max_connections {
-            server.open_sockets.fetch_sub(1, Ordering::Relaxed);
-            metrics.connections_refused.inc();
-            connection::refuse(
-                sink,
-                stream,
-                CloseCode::TRY_AGAIN_LATER,
-                "server at connection limit",
-            )
-            .await;
-        } else {
-            metrics.connections.inc();
-            metrics.connections_total.inc();
-            let client = ClientId(server.next_client.fetch_add(1, Ordering::Relaxed));
-            connection::serve(sink, stream, &server.conn, client).await;
-            metrics.connections.dec();
-            server.open_sockets.fetch_sub(1, Ordering::Relaxed);
+        // The upgraded connection is the accepted TCP stream: use it directly, without hyper's
+        // boxed wrapper in the path of every read and write (any bytes the client sent after
+        // its request go first).
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => {
+                let tcp = parts.io.into_inner();
+                // Copied out, so hyper's read buffer is not held for the connection's lifetime.
+                let early = (!parts.read_buf.is_empty()).then(|| parts.read_buf.to_vec());
+                drop(parts.read_buf);
+                let ws = match early {
+                    None => {
+                        WebSocketStream::from_raw_socket(tcp, Role::Server, Some(server.ws_config))
+                            .await
+                    }
+                    Some(early) => {
+                        WebSocketStream::from_partially_read(
+                            tcp,
+                            early,
+                            Role::Server,
+                            Some(server.ws_config),
+                        )
+                        .await
+                    }
+                };
+                serve_ws(&server, ws).await;
+            }
+            Err(upgraded) => {
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(server.ws_config),
+                )
+                .await;
+                serve_ws(&server, ws).await;
+            }
         }
         drop(alive);
     });
@@ -229,4 +238,33 @@ fn upgrade(
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, v);
     }
     res
+}
+
+/// Serves an upgraded WebSocket as a client connection, or refuses it when the server is at
+/// its connection limit.
+async fn serve_ws<T>(server: &Server, ws: WebSocketStream<T>)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (sink, stream) = ws.split();
+    let metrics = &server.conn.metrics;
+    let open = server.open_sockets.fetch_add(1, Ordering::Relaxed);
+    if open >= server.conn.limits.max_connections {
+        server.open_sockets.fetch_sub(1, Ordering::Relaxed);
+        metrics.connections_refused.inc();
+        connection::refuse(
+            sink,
+            stream,
+            CloseCode::TRY_AGAIN_LATER,
+            "server at connection limit",
+        )
+        .await;
+    } else {
+        metrics.connections.inc();
+        metrics.connections_total.inc();
+        let client = ClientId(server.next_client.fetch_add(1, Ordering::Relaxed));
+        connection::serve(sink, stream, &server.conn, client).await;
+        metrics.connections.dec();
+        server.open_sockets.fetch_sub(1, Ordering::Relaxed);
+    }
 }

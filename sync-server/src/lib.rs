@@ -7,7 +7,8 @@
 //!
 //! Code map: [`connection`] (one client) → [`rooms`] (registry) → [`room`] (one actor per
 //! document, owns its `weft::Doc`) → [`store`] (durable, group commit) and [`fanout`]
-//! (delivery to subscribers); [`http`] and [`static_files`] serve everything else.
+//! (delivery to subscribers); [`http`] and [`static_files`] serve everything else; [`woken`]
+//! keeps a connection from polling its socket on wake-ups that were not for it.
 
 pub mod auth;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod room;
 pub mod rooms;
 pub mod static_files;
 pub mod store;
+pub mod woken;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -66,11 +68,14 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 /// The WebSocket settings for a configuration: small buffers (so thousands of idle
 /// connections stay cheap) and the frame limit. Frames queued together (up to 4 KiB) go out in
-/// one socket write when the connection flushes.
+/// one socket write when the connection flushes. Reads take at most 1 KiB at a time: the
+/// WebSocket library zero-fills that much of its buffer each time the connection polls for
+/// input, which it does whenever it wakes (for every frame it sends, too), while the frames a
+/// client sends are mostly far smaller.
 pub fn websocket_config(config: &Config) -> WebSocketConfig {
     let max = config.limits.max_frame_bytes.max(1024);
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(4 * 1024)
         .max_write_buffer_size(max.saturating_mul(2).saturating_add(64 * 1024))
         .max_message_size(Some(max))

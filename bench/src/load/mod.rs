@@ -193,6 +193,8 @@ pub struct Options {
     pub y_websocket: PathBuf,
     /// Overrides the measured window's length.
     pub measure: Option<Duration>,
+    /// Overrides the number of rooms.
+    pub rooms: Option<usize>,
     /// Where temporary data directories go (the system's temporary directory by default).
     /// Weft's commits are fsynced there, so it should be a real disk, not tmpfs.
     pub data_parent: Option<PathBuf>,
@@ -271,6 +273,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 /// killed before it returns, also when it fails or its future is dropped.
 pub async fn run(scenario: Scenario, target: Target, opts: &Options) -> Result<RunRecord> {
     let mut plan = scenario.plan(target);
+    if let Some(rooms) = opts.rooms {
+        plan.rooms = rooms;
+    }
     if let Some(m) = opts.measure {
         plan.measure = m;
     }

@@ -271,10 +271,12 @@ pub(crate) fn bytes_key(bytes: &[u8]) -> u64 {
 pub(crate) type Ws = WebSocketStream<TcpStream>;
 
 /// Small buffers, as the server uses: tungstenite's defaults (128 KiB each way) would cost the
-/// generator over a gigabyte at 10,000 connections.
+/// generator over a gigabyte at 10,000 connections. Reads take at most 256 bytes at a time
+/// (the library zero-fills that much on every poll for input; a broadcast update frame is
+/// smaller, and the rare large join answer takes a few more reads).
 fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(256)
         .write_buffer_size(0)
         .max_message_size(Some(64 << 20))
         .max_frame_size(Some(64 << 20))

@@ -159,7 +159,10 @@ impl Client {
         let mut ticker = self.spec.writer.then(|| {
             let start = tokio::time::Instant::now() + rng.below(self.spec.interval);
             let mut t = tokio::time::interval_at(start, self.spec.interval);
-            t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            // Skip, not Delay: a tick missed while connecting (or while the generator was
+            // busy) must not move the client's phase, or phases bunch up by connection time and
+            // the edits arrive in waves instead of at a steady rate.
+            t.set_missed_tick_behavior(MissedTickBehavior::Skip);
             t
         });
         let mut server = self.sh.server.clone();

@@ -2,7 +2,7 @@
 //! one thread that batches the writes of every document into one transaction (group commit).
 
 use std::path::Path;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -198,23 +198,15 @@ fn write_loop(
             Op::Close(reply) => *closing = Some(reply),
         };
         push(first, &mut batch, &mut closing);
-        let deadline = Instant::now() + commit.window;
+        // Wait out the window in one sleep, then take what queued meanwhile: waiting on the
+        // channel instead would wake this thread (and make its sender pay a wake-up) for every
+        // write that arrives within the window.
+        if closing.is_none() && max_batch > 1 && !commit.window.is_zero() {
+            thread::sleep(commit.window);
+        }
         while closing.is_none() && batch.len() < max_batch {
-            // Take whatever is already queued, then wait out the window for more.
-            let next = match rx.try_recv() {
-                Ok(op) => Ok(op),
-                Err(_) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    rx.recv_timeout(left)
-                }
-            };
-            match next {
-                Ok(op) => push(op, &mut batch, &mut closing),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-            }
+            let Ok(op) = rx.try_recv() else { break };
+            push(op, &mut batch, &mut closing);
         }
         if !batch.is_empty() {
             commit_batch(&mut conn, batch, metrics);
