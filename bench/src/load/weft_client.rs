@@ -40,6 +40,21 @@ pub(crate) struct ClientSpec {
     pub(crate) seed: u64,
 }
 
+impl ClientSpec {
+    /// A writer's edit timer: every `interval` from a random phase; `None` for watchers.
+    pub(crate) fn ticker(&self, rng: &mut Rng) -> Option<Interval> {
+        self.writer.then(|| {
+            let start = tokio::time::Instant::now() + rng.below(self.interval);
+            let mut t = tokio::time::interval_at(start, self.interval);
+            // Skip, not Delay: a tick missed while connecting (or while the generator was
+            // busy) must not move the client's phase, or phases bunch up by connection time and
+            // the edits arrive in waves instead of at a steady rate.
+            t.set_missed_tick_behavior(MissedTickBehavior::Skip);
+            t
+        })
+    }
+}
+
 /// An edit on the wire, awaiting its ack.
 struct Sent {
     token: u64,
@@ -104,7 +119,7 @@ pub(crate) async fn run(sh: Arc<Shared>, room: Arc<Room>, spec: ClientSpec) {
 }
 
 /// A timer that never fires for watchers.
-async fn tick(t: &mut Option<Interval>) {
+pub(crate) async fn tick(t: &mut Option<Interval>) {
     match t {
         Some(t) => {
             t.tick().await;
@@ -125,15 +140,7 @@ async fn send_all(ws: &mut Ws, frames: Vec<Vec<u8>>) -> bool {
 impl Client {
     async fn main(&mut self) {
         let mut rng = Rng::new(self.spec.seed);
-        let mut ticker = self.spec.writer.then(|| {
-            let start = tokio::time::Instant::now() + rng.below(self.spec.interval);
-            let mut t = tokio::time::interval_at(start, self.spec.interval);
-            // Skip, not Delay: a tick missed while connecting (or while the generator was
-            // busy) must not move the client's phase, or phases bunch up by connection time and
-            // the edits arrive in waves instead of at a steady rate.
-            t.set_missed_tick_behavior(MissedTickBehavior::Skip);
-            t
-        });
+        let mut ticker = self.spec.ticker(&mut rng);
         let mut server = self.sh.server.clone();
         let mut stop = self.sh.stop.clone();
         loop {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::time::Interval;
 use tokio_tungstenite::tungstenite::Message;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -25,7 +25,7 @@ use super::shared::{
     Rng, Room, Shared, Verified, Ws, check_room, connect, gauge, token_id, write_token,
 };
 use super::stats::ErrorKind;
-use super::weft_client::{ClientSpec, TEXT, next_binary};
+use super::weft_client::{ClientSpec, TEXT, next_binary, tick};
 
 const MSG_SYNC: u64 = 0;
 const SYNC_STEP1: u64 = 0;
@@ -144,27 +144,10 @@ pub(crate) async fn run(sh: Arc<Shared>, room: Arc<Room>, spec: ClientSpec) {
     c.main().await;
 }
 
-async fn tick(t: &mut Option<Interval>) {
-    match t {
-        Some(t) => {
-            t.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
 impl Client {
     async fn main(&mut self) {
         let mut rng = Rng::new(self.spec.seed);
-        let mut ticker = self.spec.writer.then(|| {
-            let start = tokio::time::Instant::now() + rng.below(self.spec.interval);
-            let mut t = tokio::time::interval_at(start, self.spec.interval);
-            // Skip, not Delay: a tick missed while connecting (or while the generator was
-            // busy) must not move the client's phase, or phases bunch up by connection time and
-            // the edits arrive in waves instead of at a steady rate.
-            t.set_missed_tick_behavior(MissedTickBehavior::Skip);
-            t
-        });
+        let mut ticker = self.spec.ticker(&mut rng);
         let mut server = self.sh.server.clone();
         let mut stop = self.sh.stop.clone();
         let path = format!("/{}", self.room.name);
