@@ -27,9 +27,11 @@ pub(crate) fn integrate<B: Buf>(
     info: &impl LvInfo,
 ) -> Result<Place, UnknownLv> {
     // Make the right origin start a run, so the scan can stop at it by identity.
+    let mut or_leaf = 0;
     if or != NO_LV {
         let (leaf, run, off) = tree.locate(or)?;
         tree.split_at(Place { leaf, run, off });
+        or_leaf = leaf;
     }
     // The scan starts right after the left origin.
     let start = if ol == NO_LV {
@@ -105,5 +107,8 @@ pub(crate) fn integrate<B: Buf>(
         o.run += 1;
     }
     tree.insert_at_place(left, Run::new(lv, n, ol, or), content, info);
+    // The origin splits may have left other leaves one run over their bound.
+    tree.fix_overflow(or_leaf);
+    tree.fix_overflow(start.leaf);
     Ok(left)
 }

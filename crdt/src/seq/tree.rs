@@ -663,6 +663,8 @@ impl<B: Buf> SeqTree<B> {
         l.len -= total;
         self.adjust(leaf, total, false);
         self.merge_runs(leaf, first, k + 1, info);
+        // Deleting inside runs splits them: keep the leaf's run count bounded.
+        self.fix_overflow(leaf);
         done
     }
 
@@ -933,6 +935,8 @@ impl<B: Buf> SeqTree<B> {
         }
         // Nothing before the leaf changed.
         self.cache = Some((h.leaf, h.pos - h.at));
+        // The tombstone may make one run too many (a split forgets the caret).
+        self.fix_overflow(h.leaf);
         true
     }
 
@@ -1095,8 +1099,10 @@ impl<B: Buf> SeqTree<B> {
         l.runs.len() > MAX_RUNS || (l.len.utf8 > MAX_LEAF_CONTENT && l.len.chars > 1)
     }
 
+    /// Splits `leaf` when it holds too many runs or too much content (which forgets the hot
+    /// caret).
     #[inline]
-    fn fix_overflow(&mut self, leaf: u32) {
+    pub(crate) fn fix_overflow(&mut self, leaf: u32) {
         if self.overflowing(leaf) {
             self.split_overflowing(leaf);
         }
@@ -1263,6 +1269,7 @@ impl<B: Buf> SeqTree<B> {
         while cur != NONE {
             let l = self.leaf(cur);
             assert_eq!(l.prev, prev);
+            assert!(!self.overflowing(cur), "leaf {cur} over its bounds");
             let vis: u32 = l.runs.iter().map(Run::visible).sum();
             assert_eq!(vis, l.len.chars, "leaf {cur} visible count");
             assert_eq!(l.buf.measure_range(l.len, 0, vis as usize), l.len);
