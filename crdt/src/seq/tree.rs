@@ -609,12 +609,15 @@ impl<B: Buf> SeqTree<B> {
         self.fix_overflow(leaf);
     }
 
-    /// Marks `n` visible elements starting at `place` (which must be visible) deleted, within one
-    /// leaf and at most up to the leaf's end. Returns the number of elements deleted. The deleted
-    /// elements are contiguous in the leaf's buffer, so their content goes in one removal.
+    /// Marks `n` visible elements starting at `place` (which must be visible, with `elem`
+    /// visible elements of its leaf before it) deleted, within one leaf and at most up to the
+    /// leaf's end. Returns the number of elements deleted. The deleted elements are contiguous in
+    /// the leaf's buffer, so their content goes in one removal.
+    #[allow(clippy::too_many_arguments)]
     fn delete_in_leaf(
         &mut self,
         place: Place,
+        elem: usize,
         n: u32,
         removed: &mut Vec<Removed>,
         out: Option<&mut B::Owned>,
@@ -624,7 +627,6 @@ impl<B: Buf> SeqTree<B> {
         let leaf = place.leaf;
         let mut k = self.split_at(place);
         let first = k.saturating_sub(1);
-        let elem = self.visible_before(leaf, k) as usize;
         let stretches = removed.len();
         let mut left = n;
         let l = self.leaf_mut(leaf);
@@ -851,16 +853,16 @@ impl<B: Buf> SeqTree<B> {
         let mut left = n as u32;
         let mut first_leaf = None;
         while left > 0 {
-            let Some((place, start)) = self.find(Unit::Char, pos)? else {
+            let Some((place, start, elem)) = self.find_elem(Unit::Char, pos)? else {
                 break;
             };
             first_leaf.get_or_insert((place.leaf, start));
             let before = start + {
                 let l = self.leaf(place.leaf);
-                let e = self.visible_before(place.leaf, place.run) + place.off;
-                l.buf.measure_range(l.len, 0, e as usize)
+                l.buf.measure_range(l.len, 0, elem)
             };
-            let done = self.delete_in_leaf(place, left, removed, out.as_deref_mut(), before, info);
+            let done =
+                self.delete_in_leaf(place, elem, left, removed, out.as_deref_mut(), before, info);
             // Only this leaf shrank: a cached leaf after it would hold a stale start.
             self.cache = Some((place.leaf, start));
             if done == 0 {
@@ -978,12 +980,13 @@ impl<B: Buf> SeqTree<B> {
             let take = (end - lv).min(run.len() - off);
             if !run.deleted() {
                 let place = Place { leaf, run: k, off };
+                let elem = (self.visible_before(leaf, k) + off) as usize;
                 let pos = if positions {
                     self.place_pos(place)
                 } else {
                     Len::default()
                 };
-                self.delete_in_leaf(place, take, removed, out.as_deref_mut(), pos, info);
+                self.delete_in_leaf(place, elem, take, removed, out.as_deref_mut(), pos, info);
             }
             lv += take;
         }
