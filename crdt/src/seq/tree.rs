@@ -523,7 +523,6 @@ impl<B: Buf> SeqTree<B> {
 
     /// Visible length before `place`.
     pub(crate) fn place_pos(&self, place: Place) -> Len {
-        let start = self.leaf_start(place.leaf);
         let l = self.leaf(place.leaf);
         let elems = self.visible_before(place.leaf, place.run)
             + if l.runs.get(place.run).is_some_and(|r| !r.deleted()) {
@@ -531,7 +530,13 @@ impl<B: Buf> SeqTree<B> {
             } else {
                 0
             };
-        start + l.buf.measure_range(l.len, 0, elems as usize)
+        self.elem_pos(place.leaf, elems as usize)
+    }
+
+    /// Visible length before the `elem`-th visible element of `leaf`.
+    fn elem_pos(&self, leaf: u32, elem: usize) -> Len {
+        let l = self.leaf(leaf);
+        self.leaf_start(leaf) + l.buf.measure_range(l.len, 0, elem)
     }
 
     // ---------------------------------------------------------------- structure edits
@@ -982,7 +987,7 @@ impl<B: Buf> SeqTree<B> {
                 let place = Place { leaf, run: k, off };
                 let elem = (self.visible_before(leaf, k) + off) as usize;
                 let pos = if positions {
-                    self.place_pos(place)
+                    self.elem_pos(leaf, elem)
                 } else {
                     Len::default()
                 };
