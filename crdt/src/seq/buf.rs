@@ -120,7 +120,7 @@ impl Buf for TextBuf {
         if let Some(out) = out {
             out.push_str(removed);
         }
-        self.0.replace_range(start..end, "");
+        self.0.drain(start..end);
         self.release_spare();
         m
     }
@@ -134,7 +134,7 @@ impl Buf for TextBuf {
         if let Some(out) = out {
             out.push(c);
         }
-        self.0.replace_range(end - c.len_utf8()..end, "");
+        self.0.drain(end - c.len_utf8()..end);
         Len {
             chars: 1,
             utf16: c.len_utf16() as u32,

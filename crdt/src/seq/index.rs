@@ -4,25 +4,31 @@
 //! Local versions are dense, so the index is a two-level table: one word per chunk of 64 local
 //! versions holding the leaf of the whole chunk, or (when the chunk's elements sit in several
 //! leaves) the number of a 64-entry detail block. Lookups are two loads; moving runs to a new leaf
-//! writes their entries; typing (which keeps appending to one leaf) writes nothing new. Each detail
-//! block is an allocation of its own, so the table of blocks grows by copying pointers, never by
-//! doubling one large array of blocks (which left up to half of it unused).
+//! writes their entries; typing (which keeps appending to one leaf) writes nothing new. Detail
+//! blocks are allocated [`PAGE`] at a time (one allocation, not one per block, as leaf splits
+//! keep needing new blocks), so the table of pages grows by copying pointers, never by doubling
+//! one large array of blocks (which left up to half of it unused).
 
 use crate::id::Lv;
 
 const CHUNK: u32 = 64;
+/// Detail blocks per allocation.
+const PAGE: usize = 16;
 /// Marks a chunk word that refers to a detail block.
 const DETAIL: u32 = 1 << 31;
 /// No leaf (never assigned).
 const UNSET: u32 = DETAIL - 1;
 
+type Block = [u32; CHUNK as usize];
+
 /// Local version → leaf.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LeafIndex {
     chunks: Vec<u32>,
-    // Boxed on purpose: the table grows by copying pointers (module docs).
-    #[allow(clippy::vec_box)]
-    details: Vec<Box<[u32; CHUNK as usize]>>,
+    /// Pages of detail blocks, boxed so that the table grows by copying pointers (module docs).
+    pages: Vec<Box<[Block; PAGE]>>,
+    /// Detail blocks handed out so far (the used part of `pages`).
+    blocks: u32,
     free: Vec<u32>,
 }
 
@@ -35,8 +41,7 @@ impl LeafIndex {
             c
         } else {
             *self
-                .details
-                .get((c & !DETAIL) as usize)?
+                .block((c & !DETAIL) as usize)?
                 .get((lv % CHUNK) as usize)?
         };
         (leaf != UNSET).then_some(leaf)
@@ -53,7 +58,7 @@ impl LeafIndex {
                 // The chunk spans leaves: write the entries (unless this completes the chunk,
                 // which may fold it back into one word).
                 Some(&word) if word & DETAIL != 0 && !end.is_multiple_of(CHUNK) => {
-                    if let Some(block) = self.details.get_mut((word & !DETAIL) as usize) {
+                    if let Some(block) = self.block_mut((word & !DETAIL) as usize) {
                         block[(start % CHUNK) as usize..(end % CHUNK) as usize].fill(leaf);
                         return;
                     }
@@ -96,7 +101,9 @@ impl LeafIndex {
             } else {
                 word & !DETAIL
             };
-            let block = &mut self.details[d as usize];
+            let Some(block) = self.block_mut(d as usize) else {
+                continue;
+            };
             block[a as usize..b as usize].fill(leaf);
             // A block that became uniform folds back into its chunk word (checked when a write
             // reaches the end of the chunk, as appends do).
@@ -107,17 +114,26 @@ impl LeafIndex {
         }
     }
 
+    fn block(&self, d: usize) -> Option<&Block> {
+        self.pages.get(d / PAGE).map(|p| &p[d % PAGE])
+    }
+
+    fn block_mut(&mut self, d: usize) -> Option<&mut Block> {
+        self.pages.get_mut(d / PAGE).map(|p| &mut p[d % PAGE])
+    }
+
     fn alloc(&mut self, fill: u32) -> u32 {
-        match self.free.pop() {
-            Some(d) => {
-                *self.details[d as usize] = [fill; CHUNK as usize];
-                d
+        let d = self.free.pop().unwrap_or_else(|| {
+            if self.blocks as usize == self.pages.len() * PAGE {
+                self.pages.push(Box::new([[UNSET; CHUNK as usize]; PAGE]));
             }
-            None => {
-                self.details.push(Box::new([fill; CHUNK as usize]));
-                (self.details.len() - 1) as u32
-            }
+            self.blocks += 1;
+            self.blocks - 1
+        });
+        if let Some(block) = self.block_mut(d as usize) {
+            *block = [fill; CHUNK as usize];
         }
+        d
     }
 
     fn release(&mut self, word: u32) {
@@ -126,11 +142,11 @@ impl LeafIndex {
         }
     }
 
-    /// Bytes held (for memory accounting and tests).
+    /// Bytes of the chunk table and the detail blocks in use (for tests).
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
         self.chunks.len() * 4
-            + (self.details.len() - self.free.len()) * (256 + std::mem::size_of::<usize>())
+            + (self.blocks as usize - self.free.len()) * std::mem::size_of::<Block>()
     }
 }
 

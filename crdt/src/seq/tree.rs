@@ -13,7 +13,7 @@ use crate::id::{Lv, NO_LV, ReplicaId};
 use crate::span::Span;
 
 /// Most runs a leaf holds before it splits.
-const MAX_RUNS: usize = 32;
+const MAX_RUNS: usize = 64;
 /// Most content bytes (text) or values (lists) a leaf holds before it splits.
 const MAX_LEAF_CONTENT: u32 = 2048;
 /// Content of the leaves a long paste is cut into: room left for typing before they split.
@@ -1147,10 +1147,11 @@ impl<B: Buf> SeqTree<B> {
         };
         let new_idx = self.leaves.len() as u32;
         let l = self.leaf_mut(leaf);
-        let right_runs = l.runs.split_off(mid);
-        // The left half keeps the whole leaf's capacity otherwise: twice what it holds or more,
-        // and far more after a long paste, which is inserted whole and then split.
-        l.runs.shrink_to(MAX_RUNS);
+        // Both halves get room for a full leaf, so that filling them up never reallocates.
+        let mut right_runs = Vec::with_capacity(MAX_RUNS + 1);
+        right_runs.extend_from_slice(&l.runs[mid..]);
+        l.runs.truncate(mid);
+        l.runs.shrink_to(MAX_RUNS + 1);
         let left_elems: u32 = l.runs.iter().map(Run::visible).sum();
         let (right_buf, right_len) = l.buf.split_off(l.len, left_elems as usize);
         l.buf.release_spare();
