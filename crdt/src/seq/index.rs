@@ -114,14 +114,17 @@ impl LeafIndex {
         }
     }
 
+    /// Detail block `d`.
     fn block(&self, d: usize) -> Option<&Block> {
         self.pages.get(d / PAGE).map(|p| &p[d % PAGE])
     }
 
+    /// Detail block `d`, to write.
     fn block_mut(&mut self, d: usize) -> Option<&mut Block> {
         self.pages.get_mut(d / PAGE).map(|p| &mut p[d % PAGE])
     }
 
+    /// A detail block holding `fill` everywhere: a released one, or the next of the last page.
     fn alloc(&mut self, fill: u32) -> u32 {
         let d = self.free.pop().unwrap_or_else(|| {
             if self.blocks as usize == self.pages.len() * PAGE {
