@@ -9,6 +9,7 @@
 //! keep needing new blocks), so the table of pages grows by copying pointers, never by doubling
 //! one large array of blocks (which left up to half of it unused).
 
+use super::run::Run;
 use crate::id::Lv;
 
 const CHUNK: u32 = 64;
@@ -67,6 +68,25 @@ impl LeafIndex {
             }
         }
         self.set_range(start, end, leaf);
+    }
+
+    /// Records that the elements of `runs` now live in `leaf` (one write per stretch of
+    /// consecutive local versions).
+    pub(crate) fn set_runs(&mut self, runs: &[Run], leaf: u32) {
+        let mut cur: Option<(Lv, Lv)> = None;
+        for (s, e) in runs.iter().map(|r| (r.lv, r.end())) {
+            cur = match cur {
+                Some((cs, ce)) if ce == s => Some((cs, e)),
+                Some((cs, ce)) => {
+                    self.set(cs, ce, leaf);
+                    Some((s, e))
+                }
+                None => Some((s, e)),
+            };
+        }
+        if let Some((cs, ce)) = cur {
+            self.set(cs, ce, leaf);
+        }
     }
 
     fn set_range(&mut self, start: Lv, end: Lv, leaf: u32) {

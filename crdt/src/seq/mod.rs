@@ -7,6 +7,7 @@ pub(crate) mod integrate;
 pub(crate) mod lazy;
 pub(crate) mod metrics;
 pub(crate) mod run;
+pub(crate) mod spine;
 pub(crate) mod tree;
 pub(crate) mod utf8;
 

@@ -9,6 +9,7 @@ use super::buf::Buf;
 use super::index::LeafIndex;
 use super::metrics::{Len, Unit};
 use super::run::{MAX_RUN_LEN, Run};
+use super::spine::{NONE, Spine};
 use crate::id::{Lv, NO_LV, ReplicaId};
 use crate::span::Span;
 
@@ -18,10 +19,6 @@ const MAX_RUNS: usize = 64;
 const MAX_LEAF_CONTENT: u32 = 2048;
 /// Content of the leaves a long paste is cut into: room left for typing before they split.
 const LEAF_FILL: u32 = MAX_LEAF_CONTENT * 3 / 4;
-/// Most children an internal node holds before it splits.
-const MAX_FANOUT: usize = 32;
-const NONE: u32 = u32::MAX;
-
 /// What the sequence needs to know about local versions from the document's id map.
 pub(crate) trait LvInfo {
     /// The replica that created `lv`.
@@ -47,20 +44,8 @@ pub(crate) struct Leaf<B> {
     pub(crate) runs: Vec<Run>,
     pub(crate) buf: B,
     pub(crate) len: Len,
-    parent: u32,
-    /// Index of this leaf among its parent's children.
-    slot: u32,
     pub(crate) next: u32,
     prev: u32,
-}
-
-struct Node {
-    children: Vec<u32>,
-    lens: Vec<Len>,
-    parent: u32,
-    /// Index of this node among its parent's children.
-    slot: u32,
-    leaf_children: bool,
 }
 
 /// A point between elements: before element `off` of run `run` of `leaf`
@@ -75,10 +60,9 @@ pub(crate) struct Place {
 /// The sequence of one text or list.
 pub(crate) struct SeqTree<B: Buf> {
     pub(crate) leaves: Vec<Leaf<B>>,
-    nodes: Vec<Node>,
-    root: u32,
+    /// The internal nodes, with the leaves' lengths.
+    spine: Spine,
     last_leaf: u32,
-    total: Len,
     pub(crate) index: LeafIndex,
     /// The leaf of the last local edit and the length of everything before it.
     cache: Option<(u32, Len)>,
@@ -138,21 +122,11 @@ impl<B: Buf> SeqTree<B> {
                 runs: Vec::new(),
                 buf: B::default(),
                 len: Len::default(),
-                parent: 0,
-                slot: 0,
                 next: NONE,
                 prev: NONE,
             }],
-            nodes: vec![Node {
-                children: vec![0],
-                lens: vec![Len::default()],
-                parent: NONE,
-                slot: 0,
-                leaf_children: true,
-            }],
-            root: 0,
+            spine: Spine::new(),
             last_leaf: 0,
-            total: Len::default(),
             index: LeafIndex::default(),
             cache: None,
             hot: None,
@@ -161,7 +135,7 @@ impl<B: Buf> SeqTree<B> {
 
     /// Visible length in every unit.
     pub(crate) fn len(&self) -> Len {
-        self.total
+        self.spine.total()
     }
 
     /// Leaves in document order.
@@ -212,51 +186,9 @@ impl<B: Buf> SeqTree<B> {
         &mut self.leaves[i as usize]
     }
 
-    // ---------------------------------------------------------------- lengths along the spine
-
-    /// Adds (or subtracts) `d` along the path from `leaf` to the root.
-    fn adjust(&mut self, leaf: u32, d: Len, add: bool) {
-        if d.is_zero() && d.utf8 == 0 {
-            return;
-        }
-        let l = self.leaf(leaf);
-        let (mut node, mut slot) = (l.parent, l.slot as usize);
-        loop {
-            let n = &mut self.nodes[node as usize];
-            if add {
-                n.lens[slot] += d;
-            } else {
-                n.lens[slot] -= d;
-            }
-            if node == self.root {
-                break;
-            }
-            slot = n.slot as usize;
-            node = n.parent;
-        }
-        if add {
-            self.total += d;
-        } else {
-            self.total -= d;
-        }
-    }
-
     /// Visible length of everything before `leaf`.
     pub(crate) fn leaf_start(&self, leaf: u32) -> Len {
-        let mut acc = Len::default();
-        let l = self.leaf(leaf);
-        let (mut node, mut slot) = (l.parent, l.slot as usize);
-        loop {
-            let n = &self.nodes[node as usize];
-            for l in n.lens.iter().take(slot) {
-                acc += *l;
-            }
-            if node == self.root {
-                return acc;
-            }
-            slot = n.slot as usize;
-            node = n.parent;
-        }
+        self.spine.leaf_start(leaf)
     }
 
     // ---------------------------------------------------------------- finding positions
@@ -286,23 +218,7 @@ impl<B: Buf> SeqTree<B> {
                 }
             }
         }
-        let mut node = self.root;
-        let mut start = Len::default();
-        loop {
-            let n = &self.nodes[node as usize];
-            let mut chosen = *n.children.last().unwrap_or(&0);
-            for (c, l) in n.children.iter().zip(&n.lens) {
-                if pos < start.get(unit) + l.get(unit) {
-                    chosen = *c;
-                    break;
-                }
-                start += *l;
-            }
-            if n.leaf_children {
-                return (chosen, start);
-            }
-            node = chosen;
-        }
+        self.spine.descend(unit, pos)
     }
 
     /// Run index and offset of the `elem`-th visible element of `leaf`.
@@ -331,7 +247,7 @@ impl<B: Buf> SeqTree<B> {
     /// Finds the visible element at `pos` in `unit`: its place and the length before its leaf.
     /// `None` means `pos` is the end of the sequence.
     pub(crate) fn find(&self, unit: Unit, pos: usize) -> Result<Option<(Place, Len)>, PosError> {
-        let total = self.total.get(unit);
+        let total = self.spine.total().get(unit);
         if pos > total {
             return Err(PosError::OutOfRange { len: total });
         }
@@ -350,7 +266,7 @@ impl<B: Buf> SeqTree<B> {
 
     /// [`SeqTree::find`] that also returns the element offset of the place within its leaf.
     fn find_elem(&self, unit: Unit, pos: usize) -> Result<Option<(Place, Len, usize)>, PosError> {
-        let total = self.total.get(unit);
+        let total = self.spine.total().get(unit);
         if pos > total {
             return Err(PosError::OutOfRange { len: total });
         }
@@ -369,8 +285,8 @@ impl<B: Buf> SeqTree<B> {
 
     /// Converts a position in `unit` to chars (or list elements).
     pub(crate) fn to_chars(&self, unit: Unit, pos: usize) -> Result<usize, PosError> {
-        if unit == Unit::Char || self.total.is_uniform() {
-            let total = self.total.get(unit);
+        if unit == Unit::Char || self.spine.total().is_uniform() {
+            let total = self.spine.total().get(unit);
             return if pos > total {
                 Err(PosError::OutOfRange { len: total })
             } else {
@@ -378,7 +294,7 @@ impl<B: Buf> SeqTree<B> {
             };
         }
         match self.find(unit, pos)? {
-            None => Ok(self.total.chars as usize),
+            None => Ok(self.spine.total().chars as usize),
             Some((place, start)) => Ok(start.chars as usize
                 + self.visible_before(place.leaf, place.run) as usize
                 + place.off as usize),
@@ -387,7 +303,7 @@ impl<B: Buf> SeqTree<B> {
 
     /// Length of `n` visible elements from element `start`, in every unit.
     pub(crate) fn measure_chars(&self, start: usize, n: usize) -> Len {
-        if self.total.is_uniform() {
+        if self.spine.total().is_uniform() {
             return Len::uniform(n as u32);
         }
         let mut acc = Len::default();
@@ -548,10 +464,7 @@ impl<B: Buf> SeqTree<B> {
             return place.run;
         }
         self.hot = None;
-        let runs = &mut self.leaf_mut(place.leaf).runs;
-        let rest = runs[place.run].truncate(place.off as usize);
-        runs.insert(place.run + 1, rest);
-        place.run + 1
+        split_run(&mut self.leaf_mut(place.leaf).runs, place.run, place.off)
     }
 
     /// Inserts a run at the run boundary `run` of `leaf` (extending the previous run when it
@@ -608,7 +521,7 @@ impl<B: Buf> SeqTree<B> {
         if let Some((c, m)) = content {
             l.buf.insert_at(at, c);
             l.len += m;
-            self.adjust(leaf, m, true);
+            self.spine.adjust(leaf, m, true);
         }
         self.index.set(new.lv, new.end(), leaf);
         self.fix_overflow(leaf);
@@ -633,32 +546,8 @@ impl<B: Buf> SeqTree<B> {
         let mut k = self.split_at(place);
         let first = k.saturating_sub(1);
         let stretches = removed.len();
-        let mut left = n;
         let l = self.leaf_mut(leaf);
-        while left > 0 && k < l.runs.len() {
-            let r = &mut l.runs[k];
-            if r.deleted() {
-                k += 1;
-                continue;
-            }
-            let take = left.min(r.len());
-            if take < r.len() {
-                let rest = r.truncate(take as usize);
-                l.runs.insert(k + 1, rest);
-            }
-            let r = &mut l.runs[k];
-            r.set_deleted();
-            // Later stretches start where this one was: its elements are gone.
-            removed.push(Removed {
-                lv: r.lv,
-                n: take,
-                pos: pos_before,
-                len: Len::uniform(take),
-            });
-            left -= take;
-            k += 1;
-        }
-        let done = n - left;
+        let done = mark_deleted(&mut l.runs, &mut k, n, pos_before, removed);
         if !l.len.is_uniform() {
             let mut at = elem;
             for r in removed.iter_mut().skip(stretches) {
@@ -668,32 +557,11 @@ impl<B: Buf> SeqTree<B> {
         }
         let total = l.buf.remove(l.len, elem, done as usize, out);
         l.len -= total;
-        self.adjust(leaf, total, false);
-        self.merge_runs(leaf, first, k + 1, info);
+        self.spine.adjust(leaf, total, false);
+        merge_runs(&mut self.leaf_mut(leaf).runs, first, k + 1, info);
         // Deleting inside runs splits them: keep the leaf's run count bounded.
         self.fix_overflow(leaf);
         done
-    }
-
-    /// Merges neighbouring runs in `from..to` (clamped) that continue one another.
-    fn merge_runs(&mut self, leaf: u32, from: usize, to: usize, info: &impl LvInfo) {
-        let runs = &mut self.leaf_mut(leaf).runs;
-        let to = to.min(runs.len());
-        let mut i = from;
-        let mut end = to;
-        while i + 1 < end {
-            let (a, b) = (runs[i], runs[i + 1]);
-            if a.can_append(&b)
-                && a.len() + b.len() <= MAX_RUN_LEN
-                && info.contiguous(a.end() - 1, b.lv)
-            {
-                runs[i].append(b);
-                runs.remove(i + 1);
-                end -= 1;
-            } else {
-                i += 1;
-            }
-        }
     }
 
     // ---------------------------------------------------------------- local edits
@@ -722,7 +590,7 @@ impl<B: Buf> SeqTree<B> {
                 run.extend(n);
                 l.buf.insert_at(h.at, content);
                 l.len += m;
-                self.adjust(h.leaf, m, true);
+                self.spine.adjust(h.leaf, m, true);
                 self.index.set(lv, lv + n, h.leaf);
                 self.hot = Some(Hot {
                     at: h.at + m,
@@ -740,7 +608,7 @@ impl<B: Buf> SeqTree<B> {
             None => {
                 let leaf = self.last_leaf;
                 let l = self.leaf(leaf);
-                let start = self.total - l.len;
+                let start = self.spine.total() - l.len;
                 (
                     Place {
                         leaf,
@@ -843,7 +711,7 @@ impl<B: Buf> SeqTree<B> {
         mut out: Option<&mut B::Owned>,
         info: &impl LvInfo,
     ) -> Result<(), PosError> {
-        let total = self.total.chars as usize;
+        let total = self.spine.total().chars as usize;
         if pos.checked_add(n).is_none_or(|end| end > total) {
             return Err(PosError::OutOfRange { len: total });
         }
@@ -920,7 +788,7 @@ impl<B: Buf> SeqTree<B> {
         }
         let m = l.buf.remove_before(h.at, out);
         l.len -= m;
-        self.adjust(h.leaf, m, false);
+        self.spine.adjust(h.leaf, m, false);
         let pos = h.pos - m;
         removed.push(Removed {
             lv: last,
@@ -937,7 +805,12 @@ impl<B: Buf> SeqTree<B> {
             });
         } else {
             // The run is all tombstones now: join it with tombstone neighbours.
-            self.merge_runs(h.leaf, k.saturating_sub(1), k + 2, info);
+            merge_runs(
+                &mut self.leaf_mut(h.leaf).runs,
+                k.saturating_sub(1),
+                k + 2,
+                info,
+            );
             self.hot = self.caret_after_delete(h.leaf, h.at - m, pos);
         }
         // Nothing before the leaf changed.
@@ -1074,30 +947,14 @@ impl<B: Buf> SeqTree<B> {
         if consumed != total {
             return Err(());
         }
-        self.total = self.recompute(self.root);
+        let lens: Vec<Len> = self.leaves.iter().map(|l| l.len).collect();
+        self.spine.recompute(&lens);
         self.cache = None;
         self.hot = None;
         for leaf in 0..self.leaves.len() as u32 {
             self.fix_overflow(leaf);
         }
         Ok(())
-    }
-
-    /// Recomputes cached lengths below `node`; returns its total.
-    fn recompute(&mut self, node: u32) -> Len {
-        let n = &self.nodes[node as usize];
-        let (children, leafy) = (n.children.clone(), n.leaf_children);
-        let mut lens = Vec::with_capacity(children.len());
-        for c in &children {
-            lens.push(if leafy {
-                self.leaf(*c).len
-            } else {
-                self.recompute(*c)
-            });
-        }
-        let total = lens.iter().fold(Len::default(), |a, b| a + *b);
-        self.nodes[node as usize].lens = lens;
-        total
     }
 
     // ---------------------------------------------------------------- splitting
@@ -1157,117 +1014,24 @@ impl<B: Buf> SeqTree<B> {
         l.buf.release_spare();
         let left_len = l.len - right_len;
         l.len = left_len;
-        let (parent, next) = (l.parent, l.next);
+        let next = l.next;
         l.next = new_idx;
         if next != NONE {
             self.leaf_mut(next).prev = new_idx;
         }
-        // Re-index the moved runs, joining neighbours with consecutive local versions.
-        let mut cur: Option<(Lv, Lv)> = None;
-        for (s, e) in right_runs.iter().map(|r| (r.lv, r.end())) {
-            cur = match cur {
-                Some((cs, ce)) if ce == s => Some((cs, e)),
-                Some((cs, ce)) => {
-                    self.index.set(cs, ce, new_idx);
-                    Some((s, e))
-                }
-                None => Some((s, e)),
-            };
-        }
-        if let Some((cs, ce)) = cur {
-            self.index.set(cs, ce, new_idx);
-        }
-        let slot = self.leaf(leaf).slot + 1;
+        self.index.set_runs(&right_runs, new_idx);
         self.leaves.push(Leaf {
             runs: right_runs,
             buf: right_buf,
             len: right_len,
-            parent,
-            slot,
             next,
             prev: leaf,
         });
         if self.last_leaf == leaf {
             self.last_leaf = new_idx;
         }
-        self.insert_child(parent, leaf, new_idx, left_len, right_len, true);
+        self.spine.split_leaf(leaf, new_idx, left_len, right_len);
         new_idx
-    }
-
-    /// Sets the parent and slot of every child of `node` from index `from` on.
-    fn renumber(&mut self, node: u32, from: usize) {
-        let n = &self.nodes[node as usize];
-        let (leafy, count) = (n.leaf_children, n.children.len());
-        for slot in from..count {
-            let c = self.nodes[node as usize].children[slot];
-            let slot = slot as u32;
-            if leafy {
-                let l = &mut self.leaves[c as usize];
-                l.parent = node;
-                l.slot = slot;
-            } else {
-                let x = &mut self.nodes[c as usize];
-                x.parent = node;
-                x.slot = slot;
-            }
-        }
-    }
-
-    /// Inserts `new` (a leaf or node) after `child` in `node`, splitting nodes upwards.
-    fn insert_child(
-        &mut self,
-        node: u32,
-        child: u32,
-        new: u32,
-        child_len: Len,
-        new_len: Len,
-        leaf: bool,
-    ) {
-        let slot = if leaf {
-            self.leaf(child).slot
-        } else {
-            self.nodes[child as usize].slot
-        } as usize;
-        let n = &mut self.nodes[node as usize];
-        n.lens[slot] = child_len;
-        n.children.insert(slot + 1, new);
-        n.lens.insert(slot + 1, new_len);
-        self.renumber(node, slot + 1);
-        if self.nodes[node as usize].children.len() <= MAX_FANOUT {
-            return;
-        }
-        // Split the node.
-        let new_node = self.nodes.len() as u32;
-        let n = &mut self.nodes[node as usize];
-        let mid = n.children.len() / 2;
-        let children = n.children.split_off(mid);
-        let lens = n.lens.split_off(mid);
-        let leaf_children = n.leaf_children;
-        let (parent, slot) = (n.parent, n.slot);
-        let left_len = n.lens.iter().fold(Len::default(), |a, b| a + *b);
-        let right_len = lens.iter().fold(Len::default(), |a, b| a + *b);
-        self.nodes.push(Node {
-            children,
-            lens,
-            parent,
-            slot: slot + 1,
-            leaf_children,
-        });
-        self.renumber(new_node, 0);
-        if node == self.root {
-            let root = self.nodes.len() as u32;
-            self.nodes.push(Node {
-                children: vec![node, new_node],
-                lens: vec![left_len, right_len],
-                parent: NONE,
-                slot: 0,
-                leaf_children: false,
-            });
-            self.renumber(root, 0);
-            self.root = root;
-        } else {
-            self.insert_child(parent, node, new_node, left_len, right_len, false);
-        }
     }
 
     /// Checks structural invariants: cached lengths, parent links, index.
@@ -1282,6 +1046,14 @@ impl<B: Buf> SeqTree<B> {
             let vis: u32 = l.runs.iter().map(Run::visible).sum();
             assert_eq!(vis, l.len.chars, "leaf {cur} visible count");
             assert_eq!(l.buf.measure_range(l.len, 0, vis as usize), l.len);
+            // Lookups see the pending change.
+            assert_eq!(self.leaf_start(cur), sum, "start of leaf {cur}");
+            if l.len.chars > 0 {
+                assert_eq!(
+                    self.spine.descend(Unit::Char, sum.chars as usize),
+                    (cur, sum)
+                );
+            }
             for r in &l.runs {
                 for lv in r.lv..r.end() {
                     assert_eq!(self.index.get(lv), Some(cur), "index of {lv} in {r:?}");
@@ -1292,30 +1064,74 @@ impl<B: Buf> SeqTree<B> {
             cur = l.next;
         }
         assert_eq!(prev, self.last_leaf);
-        assert_eq!(sum, self.total);
-        self.check_node(self.root);
+        assert_eq!(sum, self.spine.total());
+        let lens: Vec<Len> = self.leaves.iter().map(|l| l.len).collect();
+        self.spine.check(&lens);
     }
+}
 
-    fn check_node(&self, node: u32) -> Len {
-        let n = &self.nodes[node as usize];
-        let mut total = Len::default();
-        for (c, l) in n.children.iter().zip(&n.lens) {
-            let actual = if n.leaf_children {
-                assert_eq!(self.leaf(*c).parent, node);
-                assert_eq!(n.children.get(self.leaf(*c).slot as usize), Some(c));
-                self.leaf(*c).len
-            } else {
-                assert_eq!(self.nodes[*c as usize].parent, node);
-                assert_eq!(
-                    n.children.get(self.nodes[*c as usize].slot as usize),
-                    Some(c)
-                );
-                self.check_node(*c)
-            };
-            assert_eq!(*l, actual);
-            total += actual;
+/// Splits run `k` of `runs` before its element `off` (`0 < off < len`); returns the index of the
+/// second part.
+fn split_run(runs: &mut Vec<Run>, k: usize, off: u32) -> usize {
+    let rest = runs[k].truncate(off as usize);
+    runs.insert(k + 1, rest);
+    k + 1
+}
+
+/// Marks up to `n` visible elements of `runs` from run `*k` on deleted, splitting the last run
+/// touched when only part of it goes, and pushes each stretch to `removed` (at `pos`, measured
+/// as uniform: the caller measures other text). Leaves `*k` past the last run touched; returns
+/// the number of elements deleted.
+fn mark_deleted(
+    runs: &mut Vec<Run>,
+    k: &mut usize,
+    n: u32,
+    pos: Len,
+    removed: &mut Vec<Removed>,
+) -> u32 {
+    let mut left = n;
+    while left > 0 && *k < runs.len() {
+        let r = &mut runs[*k];
+        if r.deleted() {
+            *k += 1;
+            continue;
         }
-        total
+        let take = left.min(r.len());
+        if take < r.len() {
+            split_run(runs, *k, take);
+        }
+        let r = &mut runs[*k];
+        r.set_deleted();
+        // Later stretches start where this one was: its elements are gone.
+        removed.push(Removed {
+            lv: r.lv,
+            n: take,
+            pos,
+            len: Len::uniform(take),
+        });
+        left -= take;
+        *k += 1;
+    }
+    n - left
+}
+
+/// Merges neighbouring runs in `from..to` (clamped) that continue one another.
+fn merge_runs(runs: &mut Vec<Run>, from: usize, to: usize, info: &impl LvInfo) {
+    let to = to.min(runs.len());
+    let mut i = from;
+    let mut end = to;
+    while i + 1 < end {
+        let (a, b) = (runs[i], runs[i + 1]);
+        if a.can_append(&b)
+            && a.len() + b.len() <= MAX_RUN_LEN
+            && info.contiguous(a.end() - 1, b.lv)
+        {
+            runs[i].append(b);
+            runs.remove(i + 1);
+            end -= 1;
+        } else {
+            i += 1;
+        }
     }
 }
 
