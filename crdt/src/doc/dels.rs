@@ -38,31 +38,10 @@ impl DelLog {
         } else {
             self.runs.partition_point(|r| r.dseq < dseq)
         };
-        let merged = match i.checked_sub(1).and_then(|p| self.runs.get_mut(p)) {
-            Some(last) if last.dseq + last.len == dseq => {
-                let last_end = last.target + last.len;
-                let fwd_ok = !last.rev || last.len == 1;
-                let rev_ok = last.rev || last.len == 1;
-                if fwd_ok && (!rev || n == 1) && last_end == lv && ids.contiguous(last_end - 1, lv)
-                {
-                    last.len += n;
-                    last.rev = false;
-                    true
-                } else if rev_ok
-                    && (rev || n == 1)
-                    && lv + n == last.target
-                    && ids.contiguous(lv + n - 1, last.target)
-                {
-                    last.target = lv;
-                    last.len += n;
-                    last.rev = true;
-                    true
-                } else {
-                    false
-                }
-            }
-            _ => false,
-        };
+        let merged = i
+            .checked_sub(1)
+            .and_then(|p| self.runs.get_mut(p))
+            .is_some_and(|last| extend(last, ids, dseq, lv, n, rev));
         if !merged {
             self.runs.insert(
                 i,
@@ -90,6 +69,22 @@ impl DelLog {
             }
         }
         next
+    }
+
+    /// Records deletions `dseq..dseq+n` of the elements `lv..lv+n` in order after every recorded
+    /// one (`dseq >= self.end()`), as a replica's own deletions are.
+    pub(crate) fn append(&mut self, ids: &impl LvInfo, dseq: u32, lv: Lv, n: u32) {
+        if let Some(last) = self.runs.last_mut()
+            && extend(last, ids, dseq, lv, n, false)
+        {
+            return;
+        }
+        self.runs.push(DelRun {
+            dseq,
+            target: lv,
+            len: n,
+            rev: false,
+        });
     }
 
     /// The parts of `dseq..dseq+n` already recorded, as `(from, to)` offsets into the range.
@@ -136,5 +131,33 @@ impl DelLog {
     /// One past the highest recorded deletion.
     pub(crate) fn end(&self) -> u32 {
         self.runs.last().map_or(0, |r| r.dseq + r.len)
+    }
+}
+
+/// Extends `last` with the deletions `dseq..dseq+n` of `lv..lv+n` (reversed when `rev`) when they
+/// continue it: forward deletes, or backspaces walking backwards. Returns false, changing
+/// nothing, otherwise.
+fn extend(last: &mut DelRun, ids: &impl LvInfo, dseq: u32, lv: Lv, n: u32, rev: bool) -> bool {
+    if last.dseq + last.len != dseq {
+        return false;
+    }
+    let last_end = last.target + last.len;
+    let fwd_ok = !last.rev || last.len == 1;
+    let rev_ok = last.rev || last.len == 1;
+    if fwd_ok && (!rev || n == 1) && last_end == lv && ids.contiguous(last_end - 1, lv) {
+        last.len += n;
+        last.rev = false;
+        true
+    } else if rev_ok
+        && (rev || n == 1)
+        && lv + n == last.target
+        && ids.contiguous(lv + n - 1, last.target)
+    {
+        last.target = lv;
+        last.len += n;
+        last.rev = true;
+        true
+    } else {
+        false
     }
 }

@@ -17,7 +17,7 @@ use crate::event::{Event, Observers, Subscription, UpdateEvent};
 use crate::id::{Agent, Lv, ReplicaId};
 use crate::register::LwwRegister;
 use crate::seq::buf::{ListBuf, TextBuf};
-use crate::seq::tree::SeqTree;
+use crate::seq::tree::{Removed, SeqTree};
 use crate::types::{CounterRef, ListRef, MapRef, RegisterRef, SetRef, TextRef};
 use crate::update::Pending;
 use crate::value::{ContainerRef, Kind, Value};
@@ -278,6 +278,27 @@ impl Doc {
         let prefix = self.ids.agents[a].next_del;
         let next = self.dels[a].insert(&self.ids, dseq, lv, n, rev, prefix);
         self.ids.agents[a].next_del = next;
+    }
+
+    /// Records this replica's deletions of the `removed` stretches, in order, after all of its
+    /// earlier ones.
+    pub(crate) fn log_local_deletions(&mut self, removed: &[Removed]) {
+        let a = self.me as usize;
+        if self.dels.len() <= a {
+            self.dels.resize_with(a + 1, DelLog::default);
+        }
+        let prefix = self.ids.agents[a].next_del;
+        let log = &mut self.dels[a];
+        let start = prefix.max(log.end());
+        let mut dseq = start;
+        for r in removed {
+            log.append(&self.ids, dseq, r.lv, r.n);
+            dseq += r.n;
+        }
+        // Past a gap (deletions of this replica still missing), the prefix stays.
+        if start == prefix {
+            self.ids.agents[a].next_del = dseq;
+        }
     }
 
     /// True when `agent` has deletions beyond its gap-free prefix.

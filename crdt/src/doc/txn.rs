@@ -10,7 +10,7 @@ use crate::event::{Event, SeqEdit, TxnRecord, UpdateEvent};
 use crate::id::{Agent, Lv, ReplicaId};
 use crate::register::Stamp;
 use crate::seq::Unit;
-use crate::seq::tree::{PosError, Removed};
+use crate::seq::tree::PosError;
 use crate::value::{ContainerRef, Kind, Value};
 
 /// A group of edits applied together. Observers see one update and one event per changed
@@ -190,25 +190,10 @@ impl<'a> Transaction<'a> {
         }
     }
 
-    fn me(&self) -> Agent {
-        self.doc.me
-    }
-
     /// Assigns `n` fresh local versions to this replica for container `c`.
     fn assign(&mut self, n: u32, c: u32) -> Result<Lv, Error> {
         let doc = &mut *self.doc;
         assign(&mut doc.ids, &mut doc.owners, doc.me, n, c)
-    }
-
-    /// Records deletions of `removed` stretches in this replica's deletion log.
-    fn log_deletes(&mut self, removed: &[Removed]) {
-        let me = self.me();
-        for r in removed {
-            let dseq = self.doc.ids.agents[me as usize]
-                .next_del
-                .max(self.doc.del_end(me));
-            self.doc.log_deletion(me, dseq, r.lv, r.n, false);
-        }
     }
 
     // ------------------------------------------------------------------ sequences
@@ -330,7 +315,7 @@ impl<'a> Transaction<'a> {
             self.doc.scratch = removed;
             return Err(pos_error(e, index, unit));
         }
-        self.log_deletes(&removed);
+        self.doc.log_local_deletions(&removed);
         if let Some(rec) = self.record.as_mut() {
             let mut consumed = 0usize;
             for r in &removed {
