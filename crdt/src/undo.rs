@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::event::{SeqEdit, Subscription, TxnRecord};
 use crate::id::Lv;
 use crate::seq::buf::{ListBuf, TextBuf};
+use crate::seq::utf8::count_chars;
 use crate::types::{ListRef, TextRef};
 use crate::value::{ContainerRef, Kind, Value};
 
@@ -199,7 +200,7 @@ fn capture(rec: &TxnRecord, scope: &[u32]) -> Step {
             match e {
                 SeqEdit::Insert { lv, content, .. } => {
                     let n = match content {
-                        Content::Text(t) => t.chars().count() as u32,
+                        Content::Text(t) => count_chars(t) as u32,
                         Content::List(v) => v.len() as u32,
                     };
                     if n > 0 {
@@ -452,7 +453,7 @@ fn invert(
     // Put back what was deleted, right after its tombstones (so it lands exactly where it was).
     for (c, lv, content) in step.deletes.iter().rev() {
         let n = match content {
-            Content::Text(s) => s.chars().count() as u32,
+            Content::Text(s) => count_chars(s) as u32,
             Content::List(v) => v.len() as u32,
         };
         if n == 0 {

@@ -1,7 +1,7 @@
 //! Leaf content buffers: the visible elements of one tree leaf, stored contiguously.
 
 use super::metrics::{Len, Unit};
-use super::utf8::{char_from_end, char_to_byte, utf16_to_char};
+use super::utf8::{char_from_end, char_to_byte, count_chars, utf16_to_char};
 use crate::value::Value;
 
 /// Content stored in a sequence: text (a `String` per leaf) or values (a `Vec<Value>` per leaf).
@@ -86,7 +86,7 @@ impl Buf for TextBuf {
         if s.len() == 1 || s.is_ascii() {
             s.len()
         } else {
-            s.chars().count()
+            count_chars(s)
         }
     }
 
@@ -170,7 +170,7 @@ impl Buf for TextBuf {
             _ if len.is_uniform() => Some(off),
             Unit::Char => Some(off),
             Unit::Utf16 => utf16_to_char(&self.0, off),
-            Unit::Utf8 => self.0.get(..off).map(|s| s.chars().count()),
+            Unit::Utf8 => self.0.get(..off).map(count_chars),
         }
     }
 
