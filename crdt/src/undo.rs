@@ -200,7 +200,7 @@ fn capture(rec: &TxnRecord, scope: &[u32]) -> Step {
             match e {
                 SeqEdit::Insert { lv, content, .. } => {
                     let n = match content {
-                        Content::Text(t) => count_chars(t) as u32,
+                        Content::Text(t) => count_chars(t.as_bytes()) as u32,
                         Content::List(v) => v.len() as u32,
                     };
                     if n > 0 {
@@ -453,7 +453,7 @@ fn invert(
     // Put back what was deleted, right after its tombstones (so it lands exactly where it was).
     for (c, lv, content) in step.deletes.iter().rev() {
         let n = match content {
-            Content::Text(s) => count_chars(s) as u32,
+            Content::Text(s) => count_chars(s.as_bytes()) as u32,
             Content::List(v) => v.len() as u32,
         };
         if n == 0 {

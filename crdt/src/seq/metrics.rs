@@ -47,6 +47,11 @@ impl Len {
 
     /// Measures a string.
     pub(crate) fn of_str(s: &str) -> Self {
+        Self::of_bytes(s.as_bytes())
+    }
+
+    /// Measures UTF-8 text given as bytes.
+    pub(crate) fn of_bytes(s: &[u8]) -> Self {
         let (chars, utf16) = super::utf8::chars_and_utf16(s);
         Self {
             chars: chars as u32,

@@ -2,6 +2,8 @@
 //! the id index, and the integration rule for concurrent inserts (see `README.md`).
 
 pub(crate) mod buf;
+#[cfg(any(test, not(target_arch = "wasm32")))]
+pub(crate) mod gap;
 pub(crate) mod index;
 pub(crate) mod integrate;
 pub(crate) mod lazy;

@@ -519,7 +519,7 @@ impl<B: Buf> SeqTree<B> {
             l.runs.insert(run, new);
         }
         if let Some((c, m)) = content {
-            l.buf.insert_at(at, c);
+            l.buf.insert_at(l.len, at, c);
             l.len += m;
             self.spine.adjust(leaf, m, true);
         }
@@ -588,7 +588,7 @@ impl<B: Buf> SeqTree<B> {
             let run = &mut l.runs[h.run];
             if run.len() + n <= MAX_RUN_LEN {
                 run.extend(n);
-                l.buf.insert_at(h.at, content);
+                l.buf.insert_at(l.len, h.at, content);
                 l.len += m;
                 self.spine.adjust(h.leaf, m, true);
                 self.index.set(lv, lv + n, h.leaf);
@@ -786,7 +786,7 @@ impl<B: Buf> SeqTree<B> {
                 _ => l.runs.insert(k + 1, dead),
             }
         }
-        let m = l.buf.remove_before(h.at, out);
+        let m = l.buf.remove_before(l.len, h.at, out);
         l.len -= m;
         self.spine.adjust(h.leaf, m, false);
         let pos = h.pos - m;
@@ -921,7 +921,7 @@ impl<B: Buf> SeqTree<B> {
                         let (slice, tail) = B::split_front(rest, n);
                         rest = tail;
                         consumed += n;
-                        buf.insert_at(len, slice);
+                        buf.insert_at(len, len, slice);
                         len += B::measure(slice);
                     } else {
                         piece.set_deleted();

@@ -24,13 +24,12 @@ fn longs_in(block: &[u8; BLOCK]) -> usize {
 
 /// Chars of `s`: its bytes that start one (a loop the compiler vectorises natively, and much
 /// smaller in WebAssembly than `str::chars().count()`).
-pub(crate) fn count_chars(s: &str) -> usize {
-    s.as_bytes().iter().filter(|&&b| starts_char(b)).count()
+pub(crate) fn count_chars(s: &[u8]) -> usize {
+    s.iter().filter(|&&b| starts_char(b)).count()
 }
 
 /// Byte offset of the `n`-th char of `s` (`s.len()` when `s` has `n` chars or fewer).
-pub(crate) fn char_to_byte(s: &str, n: usize) -> usize {
-    let bytes = s.as_bytes();
+pub(crate) fn char_to_byte(bytes: &[u8], n: usize) -> usize {
     let (seen, _, base) = whole_blocks(
         bytes,
         |block| {
@@ -44,9 +43,9 @@ pub(crate) fn char_to_byte(s: &str, n: usize) -> usize {
 
 /// Byte offset of the `k`-th char of `s` counted back from its end (`k >= 1`; 0 when `s` has
 /// `k` chars or fewer).
-pub(crate) fn char_from_end(s: &str, k: usize) -> usize {
+pub(crate) fn char_from_end(s: &[u8], k: usize) -> usize {
     let mut seen = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate().rev() {
+    for (i, &b) in s.iter().enumerate().rev() {
         if starts_char(b) {
             seen += 1;
             if seen == k {
@@ -101,13 +100,12 @@ fn nth_start(bytes: &[u8], k: usize) -> usize {
 }
 
 /// Chars and UTF-16 units of `s`.
-pub(crate) fn chars_and_utf16(s: &str) -> (usize, usize) {
+pub(crate) fn chars_and_utf16(bytes: &[u8]) -> (usize, usize) {
     // One byte (a typed key) or ASCII: one unit per char.
-    if s.len() == 1 || s.is_ascii() {
-        return (s.len(), s.len());
+    if bytes.len() == 1 || bytes.is_ascii() {
+        return (bytes.len(), bytes.len());
     }
-    let chars = count_chars(s);
-    let bytes = s.as_bytes();
+    let chars = count_chars(bytes);
     let (long, _, base) = whole_blocks(bytes, |block| (longs_in(block), 0), 0);
     let tail = bytes.get(base..).unwrap_or_default();
     (
@@ -117,8 +115,7 @@ pub(crate) fn chars_and_utf16(s: &str) -> (usize, usize) {
 }
 
 /// The char index at UTF-16 offset `off` of `s`; `None` inside a surrogate pair or past the end.
-pub(crate) fn utf16_to_char(s: &str, off: usize) -> Option<usize> {
-    let bytes = s.as_bytes();
+pub(crate) fn utf16_to_char(bytes: &[u8], off: usize) -> Option<usize> {
     let (mut chars, mut units, base) = whole_blocks(
         bytes,
         |block| {
@@ -157,22 +154,33 @@ mod tests {
             let chars: Vec<(usize, char)> = s.char_indices().collect();
             for n in 0..=chars.len() + 2 {
                 let want = chars.get(n).map_or(s.len(), |(b, _)| *b);
-                assert_eq!(char_to_byte(s, n), want, "{s:?} char {n}");
+                assert_eq!(char_to_byte(s.as_bytes(), n), want, "{s:?} char {n}");
                 if n < chars.len() {
-                    assert_eq!(char_from_end(s, chars.len() - n), want, "{s:?} back to {n}");
+                    assert_eq!(
+                        char_from_end(s.as_bytes(), chars.len() - n),
+                        want,
+                        "{s:?} back to {n}"
+                    );
                 }
             }
-            assert_eq!(chars_and_utf16(s), (chars.len(), s.encode_utf16().count()));
+            assert_eq!(
+                chars_and_utf16(s.as_bytes()),
+                (chars.len(), s.encode_utf16().count())
+            );
             let mut units = 0;
             for (i, (_, c)) in chars.iter().enumerate() {
-                assert_eq!(utf16_to_char(s, units), Some(i), "{s:?} unit {units}");
+                assert_eq!(
+                    utf16_to_char(s.as_bytes(), units),
+                    Some(i),
+                    "{s:?} unit {units}"
+                );
                 if c.len_utf16() == 2 {
-                    assert_eq!(utf16_to_char(s, units + 1), None);
+                    assert_eq!(utf16_to_char(s.as_bytes(), units + 1), None);
                 }
                 units += c.len_utf16();
             }
-            assert_eq!(utf16_to_char(s, units), Some(chars.len()));
-            assert_eq!(utf16_to_char(s, units + 1), None);
+            assert_eq!(utf16_to_char(s.as_bytes(), units), Some(chars.len()));
+            assert_eq!(utf16_to_char(s.as_bytes(), units + 1), None);
         }
     }
 }
