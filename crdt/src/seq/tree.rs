@@ -222,16 +222,30 @@ impl<B: Buf> SeqTree<B> {
     }
 
     /// Run index and offset of the `elem`-th visible element of `leaf`.
+    /// Natively it counts from whichever end of the leaf is nearer (in WebAssembly from the
+    /// start: the package's size bar outweighs the gain).
     fn visible_in_leaf(&self, leaf: u32, elem: usize) -> (usize, u32) {
+        let l = self.leaf(leaf);
+        let total = l.len.chars;
+        if cfg!(not(target_arch = "wasm32")) && elem < total as usize && elem * 2 > total as usize {
+            let mut rem = total - elem as u32;
+            for (k, r) in l.runs.iter().enumerate().rev() {
+                let v = r.visible();
+                if rem <= v {
+                    return (k, v - rem);
+                }
+                rem -= v;
+            }
+        }
         let mut rem = elem as u32;
-        for (k, r) in self.leaf(leaf).runs.iter().enumerate() {
+        for (k, r) in l.runs.iter().enumerate() {
             let v = r.visible();
             if rem < v {
                 return (k, rem);
             }
             rem -= v;
         }
-        (self.leaf(leaf).runs.len(), 0)
+        (l.runs.len(), 0)
     }
 
     /// Visible elements of `leaf` before run `run`.
