@@ -38,12 +38,18 @@ impl GapBuf {
     }
 
     /// Moves the gap to byte `to` of the text (a char boundary).
+    #[inline]
     fn move_gap(&mut self, to: usize) {
+        // Typing: the gap is there already.
+        if to != self.gap {
+            self.shift_gap(to);
+        }
+    }
+
+    /// [`GapBuf::move_gap`] to another place.
+    fn shift_gap(&mut self, to: usize) {
         let to = to.min(self.text_len());
         let (gap, len) = (self.gap, self.gap_len);
-        if to == gap {
-            return;
-        }
         if to < gap {
             self.bytes.copy_within(to..gap, to + len);
         } else {
@@ -180,8 +186,14 @@ impl Buf for GapBuf {
     fn remove_before(&mut self, len: Len, at: Len, out: Option<&mut String>) -> Len {
         self.move_gap(at.utf8 as usize);
         let head = self.bytes.get(..self.gap).unwrap_or_default();
-        let Some(c) = as_str(&head[char_from_end(head, 1)..]).chars().next() else {
-            return Len::default();
+        let c = match head.last() {
+            None => return Len::default(),
+            // ASCII: the byte is the char.
+            Some(&b) if b.is_ascii() => char::from(b),
+            Some(_) => match as_str(&head[char_from_end(head, 1)..]).chars().next() {
+                Some(c) => c,
+                None => return Len::default(),
+            },
         };
         if let Some(out) = out {
             out.push(c);
