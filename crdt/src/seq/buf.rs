@@ -23,8 +23,8 @@ pub(crate) trait Buf: Default + Clone + std::fmt::Debug {
     fn sub_slice(s: &Self::Slice, at: usize, n: usize) -> &Self::Slice;
     /// The first `n` elements of `s` and the rest (O(n)).
     fn split_front(s: &Self::Slice, n: usize) -> (&Self::Slice, &Self::Slice);
-    /// Inserts `s` after the content `at` (measured in every unit, so no offset is converted)
-    /// of a buffer of length `len`.
+    /// Inserts `s` after the content `at` (measured in every unit, so no offset is converted);
+    /// `len` is the buffer's length with `s` in it.
     fn insert_at(&mut self, len: Len, at: Len, s: &Self::Slice);
     /// Removes `n` elements at `at`; appends them to `out` when given. Returns their length.
     fn remove(&mut self, len: Len, at: usize, n: usize, out: Option<&mut Self::Owned>) -> Len;
@@ -321,22 +321,22 @@ mod tests {
     fn deleting_most_of_a_leaf_gives_its_memory_back() {
         let s = "x".repeat(4000);
         let mut t = GapBuf::default();
-        t.insert_at(Len::default(), Len::default(), &s);
         let mut len = Len::of_str(&s);
+        t.insert_at(len, Len::default(), &s);
         len -= t.remove(len, 10, 3980, None);
         assert_eq!(whole(&t, len), "x".repeat(20));
         assert!(t.capacity() <= 4 * 20 + MIN_SPARE, "{}", t.capacity());
 
         let mut t = StrBuf::default();
-        t.insert_at(Len::default(), Len::default(), &s);
         let mut len = Len::of_str(&s);
+        t.insert_at(len, Len::default(), &s);
         len -= t.remove(len, 10, 3980, None);
         assert_eq!(t.0, "x".repeat(20));
         assert!(t.0.capacity() <= 4 * 20 + MIN_SPARE, "{}", t.0.capacity());
 
         let mut l = ListBuf::default();
         let values: Vec<Value> = (0..1000).map(Value::Int).collect();
-        l.insert_at(Len::default(), Len::default(), &values);
+        l.insert_at(Len::uniform(1000), Len::default(), &values);
         l.remove(Len::uniform(1000), 0, 990, None);
         assert_eq!(l.0, values[990..]);
         assert!(l.0.capacity() <= 4 * 10 + MIN_SPARE, "{}", l.0.capacity());
@@ -375,7 +375,7 @@ mod tests {
                         let at = next(chars + 1);
                         let s = pieces[next(pieces.len())].repeat(1 + next(3));
                         let b = byte(&model, at);
-                        buf.insert_at(len, Len::of_str(&model[..b]), &s);
+                        buf.insert_at(len + Len::of_str(&s), Len::of_str(&model[..b]), &s);
                         model.insert_str(b, &s);
                     }
                     2 if chars > 0 => {

@@ -158,7 +158,7 @@ impl Buf for GapBuf {
         }
         self.gap += n;
         self.gap_len -= n;
-        self.settle(len.is_uniform() && s.is_ascii());
+        self.settle(len.is_uniform());
     }
 
     fn remove(&mut self, len: Len, at: usize, n: usize, out: Option<&mut String>) -> Len {

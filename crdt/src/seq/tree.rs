@@ -533,7 +533,7 @@ impl<B: Buf> SeqTree<B> {
             l.runs.insert(run, new);
         }
         if let Some((c, m)) = content {
-            l.buf.insert_at(l.len, at, c);
+            l.buf.insert_at(l.len + m, at, c);
             l.len += m;
             self.spine.adjust(leaf, m, true);
         }
@@ -602,7 +602,7 @@ impl<B: Buf> SeqTree<B> {
             let run = &mut l.runs[h.run];
             if run.len() + n <= MAX_RUN_LEN {
                 run.extend(n);
-                l.buf.insert_at(l.len, h.at, content);
+                l.buf.insert_at(l.len + m, h.at, content);
                 l.len += m;
                 self.spine.adjust(h.leaf, m, true);
                 self.index.set(lv, lv + n, h.leaf);
@@ -935,8 +935,9 @@ impl<B: Buf> SeqTree<B> {
                         let (slice, tail) = B::split_front(rest, n);
                         rest = tail;
                         consumed += n;
-                        buf.insert_at(len, len, slice);
-                        len += B::measure(slice);
+                        let m = B::measure(slice);
+                        buf.insert_at(len + m, len, slice);
+                        len += m;
                     } else {
                         piece.set_deleted();
                     }
