@@ -73,11 +73,7 @@ pub(super) mod text {
 
     /// Chars in `s`.
     pub(crate) fn count(s: &str) -> usize {
-        if s.len() == 1 || s.is_ascii() {
-            s.len()
-        } else {
-            count_chars(s.as_bytes())
-        }
+        count_chars(s.as_bytes())
     }
 
     /// The `n` chars of `s` from char `at`.
