@@ -2,7 +2,7 @@
 
 use super::metrics::{Len, Unit};
 #[cfg(any(test, target_arch = "wasm32"))]
-use super::utf8::{char_from_end, char_to_byte, count_chars, utf16_to_char};
+use super::utf8::{char_from_end, char_to_byte};
 use crate::value::Value;
 
 /// Content stored in a sequence: text (a [`TextBuf`] per leaf) or values (a `Vec<Value>` per
@@ -69,7 +69,8 @@ pub(crate) type TextBuf = StrBuf;
 
 /// Text helpers both text buffers share.
 pub(super) mod text {
-    use super::super::utf8::{char_to_byte, count_chars};
+    use super::super::metrics::{Len, Unit};
+    use super::super::utf8::{char_to_byte, count_chars, utf16_to_char};
 
     /// Chars in `s`.
     pub(crate) fn count(s: &str) -> usize {
@@ -87,7 +88,55 @@ pub(super) mod text {
         s.split_at_checked(char_to_byte(s.as_bytes(), n))
             .unwrap_or((s, ""))
     }
+
+    /// [`super::Buf::to_elems`] of a text of length `len`, given as `bytes` (read only when the
+    /// text is not all ASCII).
+    pub(crate) fn to_elems(bytes: &[u8], len: Len, unit: Unit, off: usize) -> Option<usize> {
+        if off > len.get(unit) {
+            return None;
+        }
+        match unit {
+            _ if len.is_uniform() => Some(off),
+            Unit::Char => Some(off),
+            Unit::Utf16 => utf16_to_char(bytes, off),
+            // Inside a char unless the byte there starts one.
+            Unit::Utf8 => match bytes.get(off) {
+                Some(&b) if (b as i8) < -0x40 => None,
+                _ => Some(count_chars(bytes.get(..off)?)),
+            },
+        }
+    }
 }
+
+/// The methods of [`Buf`] on text as a slice, the same for every text buffer.
+macro_rules! text_slice_methods {
+    () => {
+        type Slice = str;
+        type Owned = String;
+
+        fn measure(s: &str) -> Len {
+            Len::of_str(s)
+        }
+
+        fn count(s: &str) -> usize {
+            text::count(s)
+        }
+
+        fn sub_slice(s: &str, at: usize, n: usize) -> &str {
+            text::sub_slice(s, at, n)
+        }
+
+        fn split_front(s: &str, n: usize) -> (&str, &str) {
+            text::split_front(s, n)
+        }
+
+        fn extend_owned(out: &mut String, s: &str) {
+            out.push_str(s);
+        }
+    };
+}
+#[cfg(any(test, not(target_arch = "wasm32")))]
+pub(super) use text_slice_methods;
 
 /// Text content of a leaf as one `String` (the WebAssembly build's [`TextBuf`]).
 #[cfg(any(test, target_arch = "wasm32"))]
@@ -112,24 +161,7 @@ impl StrBuf {
 
 #[cfg(any(test, target_arch = "wasm32"))]
 impl Buf for StrBuf {
-    type Slice = str;
-    type Owned = String;
-
-    fn measure(s: &str) -> Len {
-        Len::of_str(s)
-    }
-
-    fn count(s: &str) -> usize {
-        text::count(s)
-    }
-
-    fn sub_slice(s: &str, at: usize, n: usize) -> &str {
-        text::sub_slice(s, at, n)
-    }
-
-    fn split_front(s: &str, n: usize) -> (&str, &str) {
-        text::split_front(s, n)
-    }
+    text_slice_methods!();
 
     fn insert_at(&mut self, _len: Len, at: Len, s: &str) {
         self.0.insert_str(at.utf8 as usize, s);
@@ -195,25 +227,13 @@ impl Buf for StrBuf {
     }
 
     fn to_elems(&self, len: Len, unit: Unit, off: usize) -> Option<usize> {
-        if off > len.get(unit) {
-            return None;
-        }
-        match unit {
-            _ if len.is_uniform() => Some(off),
-            Unit::Char => Some(off),
-            Unit::Utf16 => utf16_to_char(self.0.as_bytes(), off),
-            Unit::Utf8 => self.0.get(..off).map(|s| count_chars(s.as_bytes())),
-        }
+        text::to_elems(self.0.as_bytes(), len, unit, off)
     }
 
     fn copy_to(&self, len: Len, at: usize, n: usize, out: &mut String) {
         let start = self.byte_at(len, at);
         let tail = self.0.get(start..).unwrap_or_default();
         out.push_str(text::sub_slice(tail, 0, n));
-    }
-
-    fn extend_owned(out: &mut String, s: &str) {
-        out.push_str(s);
     }
 
     fn release_spare(&mut self) {

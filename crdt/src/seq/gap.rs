@@ -1,8 +1,8 @@
 //! [`GapBuf`]: the text buffer of a leaf in native builds (see [`super::buf::TextBuf`]).
 
-use super::buf::{Buf, sparse, text};
+use super::buf::{Buf, sparse, text, text_slice_methods};
 use super::metrics::{Len, Unit};
-use super::utf8::{char_from_end, char_to_byte, count_chars, utf16_to_char};
+use super::utf8::{char_from_end, char_to_byte};
 
 /// Text content of a leaf: UTF-8 bytes with a gap where the last edit was, so that typing in
 /// the middle of a leaf moves nothing (an edit elsewhere moves the gap there first, copying the
@@ -128,24 +128,7 @@ impl GapBuf {
 }
 
 impl Buf for GapBuf {
-    type Slice = str;
-    type Owned = String;
-
-    fn measure(s: &str) -> Len {
-        Len::of_str(s)
-    }
-
-    fn count(s: &str) -> usize {
-        text::count(s)
-    }
-
-    fn sub_slice(s: &str, at: usize, n: usize) -> &str {
-        text::sub_slice(s, at, n)
-    }
-
-    fn split_front(s: &str, n: usize) -> (&str, &str) {
-        text::split_front(s, n)
-    }
+    text_slice_methods!();
 
     fn insert_at(&mut self, len: Len, at: Len, s: &str) {
         let n = s.len();
@@ -240,19 +223,8 @@ impl Buf for GapBuf {
     }
 
     fn to_elems(&self, len: Len, unit: Unit, off: usize) -> Option<usize> {
-        if off > len.get(unit) {
-            return None;
-        }
-        match unit {
-            _ if len.is_uniform() => Some(off),
-            Unit::Char => Some(off),
-            Unit::Utf16 => utf16_to_char(self.whole(), off),
-            // Inside a char unless the byte there starts one.
-            Unit::Utf8 => match self.whole().get(off) {
-                Some(&b) if (b as i8) < -0x40 => None,
-                _ => Some(count_chars(self.whole().get(..off)?)),
-            },
-        }
+        // Text that is not all ASCII has its gap at the end: the first half is all of it.
+        text::to_elems(self.halves().0, len, unit, off)
     }
 
     fn copy_to(&self, len: Len, at: usize, n: usize, out: &mut String) {
@@ -260,10 +232,6 @@ impl Buf for GapBuf {
         for piece in self.pieces(start, end) {
             out.push_str(as_str(piece));
         }
-    }
-
-    fn extend_owned(out: &mut String, s: &str) {
-        out.push_str(s);
     }
 
     fn release_spare(&mut self) {
