@@ -19,6 +19,7 @@ const MAX_RUNS: usize = 64;
 const MAX_LEAF_CONTENT: u32 = 2048;
 /// Content of the leaves a long paste is cut into: room left for typing before they split.
 const LEAF_FILL: u32 = MAX_LEAF_CONTENT * 3 / 4;
+
 /// What the sequence needs to know about local versions from the document's id map.
 pub(crate) trait LvInfo {
     /// The replica that created `lv`.
