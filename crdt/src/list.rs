@@ -58,7 +58,7 @@ impl ListRef {
     /// The value at `index` (nested containers as [`Value::Container`]).
     pub fn get(&self, doc: &Doc, index: usize) -> Option<Value> {
         let mut out = Vec::new();
-        let tree = doc.list_tree(self.0);
+        let tree = doc.list_tree(self.0)?;
         if index >= tree.len().chars as usize {
             return None;
         }
@@ -68,7 +68,7 @@ impl ListRef {
 
     /// Number of values.
     pub fn len(&self, doc: &Doc) -> usize {
-        doc.list_tree(self.0).len().chars as usize
+        doc.list_tree(self.0).map_or(0, |t| t.len().chars as usize)
     }
 
     /// True when empty.
@@ -79,7 +79,9 @@ impl ListRef {
     /// All values in order.
     pub fn to_vec(&self, doc: &Doc) -> Vec<Value> {
         let mut out = Vec::new();
-        doc.list_tree(self.0).content(&mut out);
+        if let Some(t) = doc.list_tree(self.0) {
+            t.content(&mut out);
+        }
         out
     }
 }

@@ -3,7 +3,7 @@
 use crate::doc::{Doc, Transaction};
 use crate::error::Error;
 use crate::seq::buf::TextBuf;
-use crate::seq::tree::PosError;
+use crate::seq::tree::{PosError, SeqTree};
 use crate::seq::{Len, Unit};
 use crate::types::TextRef;
 
@@ -84,29 +84,36 @@ impl TextRef {
     /// Converts `index` from one unit to another (O(log n)).
     pub fn convert(&self, doc: &Doc, index: usize, from: Unit, to: Unit) -> Result<usize, Error> {
         let tree = doc.text_tree(self.0);
-        let chars = tree
-            .to_chars(from, index)
-            .map_err(|e| map_pos(e, index, from))?;
-        Ok(match to {
-            Unit::Char => chars,
-            _ => tree.measure_chars(0, chars).get(to),
+        let chars = chars_at(tree, from, index)?;
+        Ok(match (to, tree) {
+            (Unit::Char, _) | (_, None) => chars,
+            (_, Some(t)) => t.measure_chars(0, chars).get(to),
         })
     }
 
     /// The text between `start` and `end` (in `unit`).
     pub fn slice(&self, doc: &Doc, unit: Unit, start: usize, end: usize) -> Result<String, Error> {
         let tree = doc.text_tree(self.0);
-        let s = tree
-            .to_chars(unit, start)
-            .map_err(|e| map_pos(e, start, unit))?;
-        let e = tree
-            .to_chars(unit, end)
-            .map_err(|e| map_pos(e, end, unit))?;
+        let s = chars_at(tree, unit, start)?;
+        let e = chars_at(tree, unit, end)?;
         let mut out = String::new();
-        if e > s {
-            tree.content_range(s, e - s, &mut out);
+        if let Some(t) = tree.filter(|_| e > s) {
+            t.content_range(s, e - s, &mut out);
         }
         Ok(out)
+    }
+}
+
+/// `index` (in `unit`) of the text `tree` in chars; a text that does not exist is empty.
+fn chars_at(tree: Option<&SeqTree<TextBuf>>, unit: Unit, index: usize) -> Result<usize, Error> {
+    match tree {
+        Some(t) => t.to_chars(unit, index).map_err(|e| map_pos(e, index, unit)),
+        None if index == 0 => Ok(0),
+        None => Err(Error::OutOfRange {
+            index,
+            len: 0,
+            unit,
+        }),
     }
 }
 

@@ -224,11 +224,12 @@ impl Doc {
 
     // ------------------------------------------------------------------ container access
 
-    pub(crate) fn text_tree(&self, c: ContainerRef) -> &SeqTree<TextBuf> {
+    /// The tree of text `c` (`None` when `c` is no text of this document).
+    pub(crate) fn text_tree(&self, c: ContainerRef) -> Option<&SeqTree<TextBuf>> {
         let doc = self.resolved();
         match doc.containers.get(c.idx as usize).map(|c| &c.state) {
-            Some(State::Text(t)) => t.get(&doc.ids),
-            _ => empty_text(),
+            Some(State::Text(t)) => Some(t.get(&doc.ids)),
+            _ => None,
         }
     }
 
@@ -247,10 +248,11 @@ impl Doc {
         }
     }
 
-    pub(crate) fn list_tree(&self, c: ContainerRef) -> &SeqTree<ListBuf> {
+    /// The tree of list `c` (`None` when `c` is no list of this document).
+    pub(crate) fn list_tree(&self, c: ContainerRef) -> Option<&SeqTree<ListBuf>> {
         match self.containers.get(c.idx as usize).map(|c| &c.state) {
-            Some(State::List(t)) => t,
-            _ => empty_list(),
+            Some(State::List(t)) => Some(t),
+            _ => None,
         }
     }
 
@@ -489,16 +491,6 @@ impl Doc {
             None => Value::Null,
         }
     }
-}
-
-fn empty_text() -> &'static SeqTree<TextBuf> {
-    static EMPTY: std::sync::OnceLock<SeqTree<TextBuf>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(SeqTree::new)
-}
-
-fn empty_list() -> &'static SeqTree<ListBuf> {
-    static EMPTY: std::sync::OnceLock<SeqTree<ListBuf>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(SeqTree::new)
 }
 
 #[cfg(feature = "random")]

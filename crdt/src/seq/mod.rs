@@ -4,6 +4,7 @@
 pub(crate) mod buf;
 #[cfg(any(test, not(target_arch = "wasm32")))]
 pub(crate) mod gap;
+pub(crate) mod idindex;
 pub(crate) mod index;
 pub(crate) mod integrate;
 pub(crate) mod lazy;

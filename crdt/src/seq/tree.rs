@@ -6,7 +6,7 @@
 //! split keeps the left half in place, so leaf 0 is always the first leaf.
 
 use super::buf::Buf;
-use super::index::LeafIndex;
+use super::idindex::IdIndex;
 use super::metrics::{Len, Unit};
 use super::run::{MAX_RUN_LEN, Run};
 use super::spine::{NONE, Spine};
@@ -19,6 +19,8 @@ const MAX_RUNS: usize = 64;
 const MAX_LEAF_CONTENT: u32 = 2048;
 /// Content of the leaves a long paste is cut into: room left for typing before they split.
 const LEAF_FILL: u32 = MAX_LEAF_CONTENT * 3 / 4;
+/// Native builds take speed-ups that the WebAssembly package's size bar leaves out.
+const NATIVE: bool = cfg!(not(target_arch = "wasm32"));
 
 /// What the sequence needs to know about local versions from the document's id map.
 pub(crate) trait LvInfo {
@@ -64,7 +66,8 @@ pub(crate) struct SeqTree<B: Buf> {
     /// The internal nodes, with the leaves' lengths.
     spine: Spine,
     last_leaf: u32,
-    pub(crate) index: LeafIndex,
+    /// Local version → leaf (natively, local edits leave it behind until a lookup).
+    index: IdIndex,
     /// The leaf of the last local edit and the length of everything before it.
     cache: Option<(u32, Len)>,
     /// Where the last local insert ended, while nothing else has changed: typing on continues
@@ -128,7 +131,7 @@ impl<B: Buf> SeqTree<B> {
             }],
             spine: Spine::new(),
             last_leaf: 0,
-            index: LeafIndex::default(),
+            index: IdIndex::default(),
             cache: None,
             hot: None,
         }
@@ -223,12 +226,35 @@ impl<B: Buf> SeqTree<B> {
     }
 
     /// Run index and offset of the `elem`-th visible element of `leaf`.
-    /// Natively it counts from whichever end of the leaf is nearer (in WebAssembly from the
-    /// start: the package's size bar outweighs the gain).
-    fn visible_in_leaf(&self, leaf: u32, elem: usize) -> (usize, u32) {
+    /// Natively it counts from the caret `near` when that is in the leaf, else from whichever
+    /// end of the leaf is nearer (in WebAssembly from the start: the package's size bar
+    /// outweighs the gain).
+    fn visible_in_leaf(&self, leaf: u32, elem: usize, near: Option<Hot>) -> (usize, u32) {
         let l = self.leaf(leaf);
         let total = l.len.chars;
-        if cfg!(not(target_arch = "wasm32")) && elem < total as usize && elem * 2 > total as usize {
+        if let Some(h) = near.filter(|h| NATIVE && h.leaf == leaf) {
+            // Edits cluster: scan from the last edit's run.
+            let mut end = h.at.chars;
+            if elem < end as usize {
+                for (k, r) in l.runs[..=h.run].iter().enumerate().rev() {
+                    end -= r.visible();
+                    if elem >= end as usize {
+                        return (k, elem as u32 - end);
+                    }
+                }
+            } else {
+                let mut rem = elem as u32 - end;
+                for (k, r) in l.runs.iter().enumerate().skip(h.run + 1) {
+                    let v = r.visible();
+                    if rem < v {
+                        return (k, rem);
+                    }
+                    rem -= v;
+                }
+                return (l.runs.len(), 0);
+            }
+        }
+        if NATIVE && elem < total as usize && elem * 2 > total as usize {
             let mut rem = total - elem as u32;
             for (k, r) in l.runs.iter().enumerate().rev() {
                 let v = r.visible();
@@ -275,12 +301,18 @@ impl<B: Buf> SeqTree<B> {
             .buf
             .to_elems(l.len, unit, pos - start.get(unit))
             .ok_or(PosError::InsideChar)?;
-        let (run, off) = self.visible_in_leaf(leaf, elem);
+        let (run, off) = self.visible_in_leaf(leaf, elem, None);
         Ok(Some((Place { leaf, run, off }, start)))
     }
 
-    /// [`SeqTree::find`] that also returns the element offset of the place within its leaf.
-    fn find_elem(&self, unit: Unit, pos: usize) -> Result<Option<(Place, Len, usize)>, PosError> {
+    /// [`SeqTree::find`] that also returns the element offset of the place within its leaf,
+    /// scanning the leaf from the caret `near` (natively) when the place is in its leaf.
+    fn find_elem(
+        &self,
+        unit: Unit,
+        pos: usize,
+        near: Option<Hot>,
+    ) -> Result<Option<(Place, Len, usize)>, PosError> {
         let total = self.spine.total().get(unit);
         if pos > total {
             return Err(PosError::OutOfRange { len: total });
@@ -294,7 +326,7 @@ impl<B: Buf> SeqTree<B> {
             .buf
             .to_elems(l.len, unit, pos - start.get(unit))
             .ok_or(PosError::InsideChar)?;
-        let (run, off) = self.visible_in_leaf(leaf, elem);
+        let (run, off) = self.visible_in_leaf(leaf, elem, near);
         Ok(Some((Place { leaf, run, off }, start, elem)))
     }
 
@@ -380,7 +412,8 @@ impl<B: Buf> SeqTree<B> {
 
     /// The run holding `lv`: leaf, run index and offset in the run.
     pub(crate) fn locate(&self, lv: Lv) -> Result<(u32, usize, u32), UnknownLv> {
-        let leaf = self.index.get(lv).ok_or(UnknownLv)?;
+        let leaf = self.index.get(lv, |leaf| &self.leaf(leaf).runs);
+        let leaf = leaf.ok_or(UnknownLv)?;
         let runs = &self.leaf(leaf).runs;
         let k = runs.iter().position(|r| r.contains(lv)).ok_or(UnknownLv)?;
         Ok((leaf, k, lv - runs[k].lv))
@@ -501,10 +534,12 @@ impl<B: Buf> SeqTree<B> {
         };
         let content = content.map(|c| (c, B::measure(c)));
         self.insert_run_at(leaf, run, at, new, content, info);
+        self.index.set(new.lv, new.end(), leaf);
+        self.fix_overflow(leaf);
     }
 
     /// [`SeqTree::insert_run`] when the visible content of the leaf before `run` is known, with
-    /// the content's length measured.
+    /// the content's length measured, leaving the index and the leaf's size to the caller.
     fn insert_run_at(
         &mut self,
         leaf: u32,
@@ -538,8 +573,6 @@ impl<B: Buf> SeqTree<B> {
             l.len += m;
             self.spine.adjust(leaf, m, true);
         }
-        self.index.set(new.lv, new.end(), leaf);
-        self.fix_overflow(leaf);
     }
 
     /// Marks `n` visible elements starting at `place` (which must be visible, with `elem`
@@ -606,7 +639,7 @@ impl<B: Buf> SeqTree<B> {
                 l.buf.insert_at(l.len + m, h.at, content);
                 l.len += m;
                 self.spine.adjust(h.leaf, m, true);
-                self.index.set(lv, lv + n, h.leaf);
+                self.index.inserted(lv, n, h.leaf);
                 self.hot = Some(Hot {
                     at: h.at + m,
                     pos: h.pos + m,
@@ -617,8 +650,8 @@ impl<B: Buf> SeqTree<B> {
                 return Ok(Inserted { pos: h.pos });
             }
         }
-        self.hot = None;
-        let (place, start, elem) = match self.find_elem(unit, pos)? {
+        let near = self.hot.take();
+        let (place, start, elem) = match self.find_elem(unit, pos, near)? {
             Some(found) => found,
             None => {
                 let leaf = self.last_leaf;
@@ -650,6 +683,8 @@ impl<B: Buf> SeqTree<B> {
             Some((content, m)),
             info,
         );
+        self.index.inserted(lv, n, place.leaf);
+        self.fix_overflow(place.leaf);
         self.cache = Some((place.leaf, start));
         // Remember where this insert ended (unless a split moved things around).
         if self.hot.is_none()
@@ -737,11 +772,11 @@ impl<B: Buf> SeqTree<B> {
         {
             return Ok(());
         }
-        self.hot = None;
+        let mut near = self.hot.take();
         let mut left = n as u32;
         let mut first_leaf = None;
         while left > 0 {
-            let Some((place, start, elem)) = self.find_elem(Unit::Char, pos)? else {
+            let Some((place, start, elem)) = self.find_elem(Unit::Char, pos, near.take())? else {
                 break;
             };
             first_leaf.get_or_insert((place.leaf, start));
@@ -839,7 +874,7 @@ impl<B: Buf> SeqTree<B> {
     /// as it does right after a deletion), so further backspaces stay fast.
     fn caret_after_delete(&self, leaf: u32, at: Len, pos: Len) -> Option<Hot> {
         let before = (at.chars as usize).checked_sub(1)?;
-        let (run, off) = self.visible_in_leaf(leaf, before);
+        let (run, off) = self.visible_in_leaf(leaf, before, None);
         let r = self.leaf(leaf).runs.get(run)?;
         (off + 1 == r.len()).then_some(Hot {
             leaf,
@@ -1015,7 +1050,7 @@ impl<B: Buf> SeqTree<B> {
             // Split at a visible element, splitting a run if needed.
             let pieces = l.len.utf8.div_ceil(LEAF_FILL).max(2);
             let keep = (l.len.chars - (l.len.chars / pieces).max(1)).max(1) as usize;
-            let (run, off) = self.visible_in_leaf(leaf, keep);
+            let (run, off) = self.visible_in_leaf(leaf, keep, None);
             self.split_at(Place { leaf, run, off }).max(1)
         };
         let new_idx = self.leaves.len() as u32;
@@ -1035,7 +1070,6 @@ impl<B: Buf> SeqTree<B> {
         if next != NONE {
             self.leaf_mut(next).prev = new_idx;
         }
-        self.index.set_runs(&right_runs, new_idx);
         self.leaves.push(Leaf {
             runs: right_runs,
             buf: right_buf,
@@ -1046,6 +1080,8 @@ impl<B: Buf> SeqTree<B> {
         if self.last_leaf == leaf {
             self.last_leaf = new_idx;
         }
+        self.index
+            .split_off(new_idx, &self.leaves[new_idx as usize].runs);
         self.spine.split_leaf(leaf, new_idx, left_len, right_len);
         new_idx
     }
@@ -1070,11 +1106,7 @@ impl<B: Buf> SeqTree<B> {
                     (cur, sum)
                 );
             }
-            for r in &l.runs {
-                for lv in r.lv..r.end() {
-                    assert_eq!(self.index.get(lv), Some(cur), "index of {lv} in {r:?}");
-                }
-            }
+            self.index.check(cur, &l.runs);
             sum += l.len;
             prev = cur;
             cur = l.next;

@@ -267,6 +267,63 @@ fn concurrent_typing_at_one_position_does_not_interleave() {
     assert!(s == "[alicebob]" || s == "[bobalice]", "interleaved: {s}");
 }
 
+/// Local edits leave the id index behind (leaf splits and local inserts only list their leaves
+/// for it), and the next lookup by id catches up. Cursors, encoding and remote edits must still
+/// find every element, whenever the lookup comes.
+#[test]
+fn lookups_by_id_find_every_element_after_local_edits() {
+    let mut a = doc(1);
+    let t = a.text("t");
+    let mut model = String::new();
+    let mut x: u64 = 11;
+    for i in 0..6000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let pos = (x >> 33) as usize % (model.len() + 1);
+        let mut tx = a.transact();
+        if i % 4 == 3 && pos < model.len() {
+            let n = (model.len() - pos).min(1 + i % 5);
+            t.delete(&mut tx, pos, n).unwrap();
+            model.replace_range(pos..pos + n, "");
+        } else {
+            let s = ["a", "bc", "def", "ghij"][i % 4];
+            t.insert(&mut tx, pos, s).unwrap();
+            model.insert_str(pos, s);
+            // Typing on: the same leaf, no new listing.
+            t.insert(&mut tx, pos + s.len(), "k").unwrap();
+            model.insert(pos + s.len(), 'k');
+        }
+        tx.commit();
+        if i % 700 == 0 {
+            // A lookup in the middle of the edits.
+            let c = t.cursor(&a, Unit::Char, pos, Assoc::After).unwrap();
+            assert_eq!(c.resolve(&a, Unit::Char), Some(pos));
+        }
+    }
+    a.check_invariants();
+    assert_eq!(t.to_string(&a), model);
+    for pos in (0..model.len()).step_by(13) {
+        let c = t.cursor(&a, Unit::Char, pos, Assoc::After).unwrap();
+        assert_eq!(c.resolve(&a, Unit::Char), Some(pos));
+    }
+    // Encoding looks every element up by id.
+    let mut b = Doc::load_with_replica_id(&a.encode_state(), ReplicaId(2)).unwrap();
+    let tb = b.text("t");
+    assert_eq!(tb.to_string(&b), model);
+    // More local edits on both sides, then remote edits that name them by id.
+    for (d, r, at) in [(&mut a, t, 5), (&mut b, tb, 9)] {
+        let mut tx = d.transact();
+        r.insert(&mut tx, at, "xyz").unwrap();
+        r.delete(&mut tx, at + 40, 20).unwrap();
+        tx.commit();
+    }
+    sync(&mut a, &mut b);
+    a.check_invariants();
+    b.check_invariants();
+    assert_eq!(t.to_string(&a), tb.to_string(&b));
+}
+
 #[test]
 fn cursors_stay_with_their_text() {
     let mut a = doc(1);
