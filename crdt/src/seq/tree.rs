@@ -794,7 +794,8 @@ impl<B: Buf> SeqTree<B> {
             left -= done;
             if n == 1 {
                 // Keep the caret hot so that further backspaces take the fast path.
-                self.hot = self.caret_after_delete(place.leaf, before - start, before);
+                let last = place.run.wrapping_sub(usize::from(place.off == 0));
+                self.hot = self.caret_after_delete(place.leaf, last, before - start, before);
             }
         }
         self.cache = first_leaf;
@@ -861,7 +862,7 @@ impl<B: Buf> SeqTree<B> {
                 k + 2,
                 info,
             );
-            self.hot = self.caret_after_delete(h.leaf, h.at - m, pos);
+            self.hot = self.caret_after_delete(h.leaf, k.wrapping_sub(1), h.at - m, pos);
         }
         // Nothing before the leaf changed.
         self.cache = Some((h.leaf, h.pos - h.at));
@@ -870,13 +871,18 @@ impl<B: Buf> SeqTree<B> {
         true
     }
 
-    /// A hot caret after the visible content `at` of `leaf` (whose last element ends its run,
-    /// as it does right after a deletion), so further backspaces stay fast.
-    fn caret_after_delete(&self, leaf: u32, at: Len, pos: Len) -> Option<Hot> {
-        let before = (at.chars as usize).checked_sub(1)?;
-        let (run, off) = self.visible_in_leaf(leaf, before, None);
-        let r = self.leaf(leaf).runs.get(run)?;
-        (off + 1 == r.len()).then_some(Hot {
+    /// A hot caret right after a deletion, after the visible content `at` of `leaf`, so that
+    /// further backspaces stay fast. Run `last` is the last one before the deleted elements:
+    /// it, or the nearest visible run before it, holds the element before the caret, which ends
+    /// its run.
+    fn caret_after_delete(&self, leaf: u32, last: usize, at: Len, pos: Len) -> Option<Hot> {
+        let l = self.leaf(leaf);
+        // A split moved the caret's run away (the content before it stays in place).
+        if at.chars == 0 || at.chars > l.len.chars || last >= l.runs.len() {
+            return None;
+        }
+        let run = (0..=last).rev().find(|&k| !l.runs[k].deleted())?;
+        Some(Hot {
             leaf,
             run,
             at,
