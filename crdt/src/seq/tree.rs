@@ -775,6 +775,7 @@ impl<B: Buf> SeqTree<B> {
         let mut near = self.hot.take();
         let mut left = n as u32;
         let mut first_leaf = None;
+        let mut caret = None;
         while left > 0 {
             let Some((place, start, elem)) = self.find_elem(Unit::Char, pos, near.take())? else {
                 break;
@@ -792,13 +793,15 @@ impl<B: Buf> SeqTree<B> {
                 break;
             }
             left -= done;
-            if n == 1 {
-                // Keep the caret hot so that further backspaces take the fast path.
-                let last = place.run.wrapping_sub(usize::from(place.off == 0));
-                self.hot = self.caret_after_delete(place.leaf, last, before - start, before);
-            }
+            // The caret stays where the first stretch was.
+            let last = place.run.wrapping_sub(usize::from(place.off == 0));
+            caret.get_or_insert((place.leaf, last, before - start, before));
         }
         self.cache = first_leaf;
+        // Keep the caret hot so that backspaces and typing on take the fast paths.
+        if let Some((leaf, last, at, pos)) = caret {
+            self.hot = self.caret_after_delete(leaf, last, at, pos);
+        }
         Ok(())
     }
 
