@@ -775,7 +775,6 @@ impl<B: Buf> SeqTree<B> {
         let mut near = self.hot.take();
         let mut left = n as u32;
         let mut first_leaf = None;
-        let mut caret = None;
         while left > 0 {
             let Some((place, start, elem)) = self.find_elem(Unit::Char, pos, near.take())? else {
                 break;
@@ -793,15 +792,15 @@ impl<B: Buf> SeqTree<B> {
                 break;
             }
             left -= done;
-            // The caret stays where the first stretch was.
-            let last = place.run.wrapping_sub(usize::from(place.off == 0));
-            caret.get_or_insert((place.leaf, last, before - start, before));
+            // Keep the caret (where the first stretch was) hot, so that backspacing and typing
+            // on take the fast paths; in WebAssembly after single characters only (the
+            // package's size bar).
+            if (NATIVE || n == 1) && self.hot.is_none() {
+                let last = place.run.wrapping_sub(usize::from(place.off == 0));
+                self.hot = self.caret_after_delete(place.leaf, last, before - start, before);
+            }
         }
         self.cache = first_leaf;
-        // Keep the caret hot so that backspaces and typing on take the fast paths.
-        if let Some((leaf, last, at, pos)) = caret {
-            self.hot = self.caret_after_delete(leaf, last, at, pos);
-        }
         Ok(())
     }
 
@@ -884,7 +883,10 @@ impl<B: Buf> SeqTree<B> {
         if at.chars == 0 || at.chars > l.len.chars || last >= l.runs.len() {
             return None;
         }
-        let run = (0..=last).rev().find(|&k| !l.runs[k].deleted())?;
+        let mut run = last;
+        while l.runs[run].deleted() {
+            run = run.checked_sub(1)?;
+        }
         Some(Hot {
             leaf,
             run,
