@@ -651,29 +651,32 @@ impl<B: Buf> SeqTree<B> {
             }
         }
         let near = self.hot.take();
-        let (place, start, elem) = match self.find_elem(unit, pos, near)? {
+        let (place, start, in_leaf) = match near.and_then(|h| self.after_caret(h, unit, pos)) {
             Some(found) => found,
             None => {
-                let leaf = self.last_leaf;
-                let l = self.leaf(leaf);
-                let start = self.spine.total() - l.len;
-                (
-                    Place {
-                        leaf,
-                        run: l.runs.len(),
-                        off: 0,
-                    },
-                    start,
-                    l.len.chars as usize,
-                )
+                let (place, start, elem) = match self.find_elem(unit, pos, near)? {
+                    Some(found) => found,
+                    None => {
+                        let leaf = self.last_leaf;
+                        let l = self.leaf(leaf);
+                        let start = self.spine.total() - l.len;
+                        (
+                            Place {
+                                leaf,
+                                run: l.runs.len(),
+                                off: 0,
+                            },
+                            start,
+                            l.len.chars as usize,
+                        )
+                    }
+                };
+                let l = self.leaf(place.leaf);
+                (place, start, l.buf.measure_range(l.len, 0, elem))
             }
         };
         let ol = self.element_before(place);
         let or = self.element_at(place);
-        let in_leaf = {
-            let l = self.leaf(place.leaf);
-            l.buf.measure_range(l.len, 0, elem)
-        };
         let run = self.split_at(place);
         self.insert_run_at(
             place.leaf,
@@ -720,6 +723,23 @@ impl<B: Buf> SeqTree<B> {
         Ok(Inserted {
             pos: start + in_leaf,
         })
+    }
+
+    /// Natively, where an insert at the caret `h` goes: before the next visible element of the
+    /// caret's leaf, past the tombstones after the caret (a deletion just left them) — with the
+    /// visible length before the leaf and before the place in the leaf. `None`: search for it.
+    fn after_caret(&self, h: Hot, unit: Unit, pos: usize) -> Option<(Place, Len, Len)> {
+        if !NATIVE || h.pos.get(unit) != pos {
+            return None;
+        }
+        let runs = self.leaf(h.leaf).runs.get(h.run + 1..)?;
+        let run = h.run + 1 + runs.iter().position(|r| !r.deleted())?;
+        let place = Place {
+            leaf: h.leaf,
+            run,
+            off: 0,
+        };
+        Some((place, h.pos - h.at, h.at))
     }
 
     /// Inserts `content` (non-empty) as new elements `lv..` immediately after the element
