@@ -285,29 +285,10 @@ impl<B: Buf> SeqTree<B> {
             .sum()
     }
 
-    /// Finds the visible element at `pos` in `unit`: its place and the length before its leaf.
-    /// `None` means `pos` is the end of the sequence.
-    pub(crate) fn find(&self, unit: Unit, pos: usize) -> Result<Option<(Place, Len)>, PosError> {
-        let total = self.spine.total().get(unit);
-        if pos > total {
-            return Err(PosError::OutOfRange { len: total });
-        }
-        if pos == total {
-            return Ok(None);
-        }
-        let (leaf, start) = self.descend(unit, pos);
-        let l = self.leaf(leaf);
-        let elem = l
-            .buf
-            .to_elems(l.len, unit, pos - start.get(unit))
-            .ok_or(PosError::InsideChar)?;
-        let (run, off) = self.visible_in_leaf(leaf, elem, None);
-        Ok(Some((Place { leaf, run, off }, start)))
-    }
-
-    /// [`SeqTree::find`] that also returns the element offset of the place within its leaf,
-    /// scanning the leaf from the caret `near` (natively) when the place is in its leaf.
-    fn find_elem(
+    /// Finds the visible element at `pos` (in `unit`): its place, the length before its leaf and
+    /// its element offset in the leaf. `None` means `pos` is the end of the sequence. Natively,
+    /// the leaf is scanned from the caret `near` when that is in it.
+    fn find(
         &self,
         unit: Unit,
         pos: usize,
@@ -340,9 +321,9 @@ impl<B: Buf> SeqTree<B> {
                 Ok(pos)
             };
         }
-        match self.find(unit, pos)? {
+        match self.find(unit, pos, None)? {
             None => Ok(self.spine.total().chars as usize),
-            Some((place, start)) => Ok(start.chars as usize
+            Some((place, start, _)) => Ok(start.chars as usize
                 + self.visible_before(place.leaf, place.run) as usize
                 + place.off as usize),
         }
@@ -444,7 +425,7 @@ impl<B: Buf> SeqTree<B> {
 
     /// Local version of the visible element at chars index `i` (`None` at or past the end).
     pub(crate) fn lv_at(&self, i: usize) -> Option<Lv> {
-        let (place, _) = self.find(Unit::Char, i).ok()??;
+        let (place, _, _) = self.find(Unit::Char, i, None).ok()??;
         let run = self.leaf(place.leaf).runs.get(place.run)?;
         Some(run.lv + place.off)
     }
@@ -654,7 +635,7 @@ impl<B: Buf> SeqTree<B> {
         let (place, start, in_leaf) = match near.and_then(|h| self.after_caret(h, unit, pos)) {
             Some(found) => found,
             None => {
-                let (place, start, elem) = match self.find_elem(unit, pos, near)? {
+                let (place, start, elem) = match self.find(unit, pos, near)? {
                     Some(found) => found,
                     None => {
                         let leaf = self.last_leaf;
@@ -796,7 +777,7 @@ impl<B: Buf> SeqTree<B> {
         let mut left = n as u32;
         let mut first_leaf = None;
         while left > 0 {
-            let Some((place, start, elem)) = self.find_elem(Unit::Char, pos, near.take())? else {
+            let Some((place, start, elem)) = self.find(Unit::Char, pos, near.take())? else {
                 break;
             };
             first_leaf.get_or_insert((place.leaf, start));
