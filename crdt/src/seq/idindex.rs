@@ -96,14 +96,20 @@ mod native {
             let lag = &mut *lag;
             for &leaf in &lag.moved {
                 table.set_runs(runs(leaf), leaf);
+                // Indexed whole: nothing left to do for it as a grown leaf.
+                if let Some(word) = lag.listed.get_mut(leaf as usize / 64) {
+                    *word &= !(1 << (leaf % 64));
+                }
             }
             lag.moved.clear();
             for &leaf in &lag.grown {
-                for r in runs(leaf).iter().filter(|r| r.end() > lag.since) {
-                    table.set(r.lv.max(lag.since), r.end(), leaf);
+                let (word, bit) = (&mut lag.listed[leaf as usize / 64], 1 << (leaf % 64));
+                if *word & bit != 0 {
+                    *word &= !bit;
+                    for r in runs(leaf).iter().filter(|r| r.end() > lag.since) {
+                        table.set(r.lv.max(lag.since), r.end(), leaf);
+                    }
                 }
-                // Every listed leaf is in `grown`: its whole word can go.
-                lag.listed[leaf as usize / 64] = 0;
             }
             lag.grown.clear();
             lag.since = lag.newest;

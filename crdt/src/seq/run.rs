@@ -61,7 +61,9 @@ impl Run {
 
     /// True when `lv` is one of this run's elements.
     pub(crate) fn contains(&self, lv: Lv) -> bool {
-        lv >= self.lv && lv < self.end()
+        // One comparison: below `self.lv` the difference wraps past any length (a run ends
+        // within the u32 range, so `self.lv + len` never wraps).
+        lv.wrapping_sub(self.lv) < self.len()
     }
 
     /// Left origin of the element at `offset`.
@@ -126,5 +128,28 @@ mod tests {
         let mut d = Run::new(0, 4, 7, NO_LV);
         d.set_deleted();
         check_split_append(&d);
+    }
+
+    #[test]
+    fn contains_exactly_its_elements() {
+        let longest = Run::new(0, MAX_RUN_LEN, NO_LV, NO_LV);
+        let mut last = Run::new(u32::MAX - 3, 2, NO_LV, NO_LV);
+        last.set_deleted();
+        let cases: [(Run, &[u32], &[u32]); 2] = [
+            (longest, &[0, MAX_RUN_LEN - 1], &[MAX_RUN_LEN, u32::MAX]),
+            (
+                last,
+                &[u32::MAX - 3, u32::MAX - 2],
+                &[0, u32::MAX - 4, u32::MAX - 1],
+            ),
+        ];
+        for (run, inside, outside) in cases {
+            for &lv in inside {
+                assert!(run.contains(lv), "{lv} in {run:?}");
+            }
+            for &lv in outside {
+                assert!(!run.contains(lv), "{lv} not in {run:?}");
+            }
+        }
     }
 }
