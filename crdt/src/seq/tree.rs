@@ -572,11 +572,28 @@ impl<B: Buf> SeqTree<B> {
         info: &impl LvInfo,
     ) -> u32 {
         let leaf = place.leaf;
-        let mut k = self.split_at(place);
-        let first = k.saturating_sub(1);
         let stretches = removed.len();
+        let run = self.leaf(leaf).runs[place.run];
+        let done = if NATIVE && place.off + n <= run.len() {
+            // Within one run (most deletions): no split-then-merge.
+            let l = self.leaf_mut(leaf);
+            delete_in_run(&mut l.runs, place.run, place.off, n, info);
+            removed.push(Removed {
+                lv: run.lv + place.off,
+                n,
+                pos: pos_before,
+                len: Len::uniform(n),
+            });
+            n
+        } else {
+            let mut k = self.split_at(place);
+            let first = k.saturating_sub(1);
+            let runs = &mut self.leaf_mut(leaf).runs;
+            let done = mark_deleted(runs, &mut k, n, pos_before, removed);
+            merge_runs(runs, first, k + 1, info);
+            done
+        };
         let l = self.leaf_mut(leaf);
-        let done = mark_deleted(&mut l.runs, &mut k, n, pos_before, removed);
         if !l.len.is_uniform() {
             let mut at = elem;
             for r in removed.iter_mut().skip(stretches) {
@@ -587,7 +604,6 @@ impl<B: Buf> SeqTree<B> {
         let total = l.buf.remove(l.len, elem, done as usize, out);
         l.len -= total;
         self.spine.adjust(leaf, total, false);
-        merge_runs(&mut self.leaf_mut(leaf).runs, first, k + 1, info);
         // Deleting inside runs splits them: keep the leaf's run count bounded.
         self.fix_overflow(leaf);
         done
@@ -1175,6 +1191,59 @@ fn mark_deleted(
     n - left
 }
 
+/// Marks `d` elements of the visible run `j` of `runs` from its element `off` deleted
+/// (`off + d <= len`), in one step: the tombstone joins a neighbouring one that it continues
+/// instead of being split off and merged back.
+fn delete_in_run(runs: &mut Vec<Run>, j: usize, off: u32, d: u32, info: &impl LvInfo) {
+    let run = runs[j];
+    let mut dead = Run::new(run.lv + off, d, run.origin_left_at(off), run.or);
+    dead.set_deleted();
+    // `a` continues into `b`, short enough to be one run.
+    let joins = |a: &Run, b: &Run| {
+        a.continues_into(b)
+            && a.len() + b.len() <= MAX_RUN_LEN
+            && info.contiguous(a.end() - 1, b.lv)
+    };
+    let tail = off + d < run.len();
+    if off == 0 {
+        if !tail {
+            runs[j].set_deleted();
+            merge_runs(runs, j.saturating_sub(1), j + 2, info);
+            return;
+        }
+        let mut rest = run;
+        let rest = rest.truncate(d as usize);
+        match j.checked_sub(1).map(|p| &mut runs[p]) {
+            Some(prev) if joins(prev, &dead) => {
+                prev.extend(d);
+                runs[j] = rest;
+            }
+            _ => {
+                runs[j] = dead;
+                runs.insert(j + 1, rest);
+            }
+        }
+        return;
+    }
+    let mut head = run;
+    let rest = head.truncate(off as usize);
+    runs[j] = head;
+    if tail {
+        let mut rest = rest;
+        let after = rest.truncate(d as usize);
+        runs.splice(j + 1..j + 1, [dead, after]);
+        return;
+    }
+    match runs.get_mut(j + 1) {
+        Some(next) if joins(&dead, next) => {
+            let mut grown = Run::new(dead.lv, d + next.len(), dead.ol, next.or);
+            grown.set_deleted();
+            *next = grown;
+        }
+        _ => runs.insert(j + 1, dead),
+    }
+}
+
 /// Merges neighbouring runs in `from..to` (clamped) that continue one another.
 fn merge_runs(runs: &mut Vec<Run>, from: usize, to: usize, info: &impl LvInfo) {
     let to = to.min(runs.len());
@@ -1210,6 +1279,64 @@ impl SeqTree<super::buf::ListBuf> {
                 }
             }
             cur = leaf.next;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One replica's clock: every local version continues the one before.
+    struct OneClock;
+
+    impl LvInfo for OneClock {
+        fn replica_of(&self, _: Lv) -> ReplicaId {
+            ReplicaId(1)
+        }
+        fn contiguous(&self, a: Lv, b: Lv) -> bool {
+            b == a + 1
+        }
+    }
+
+    fn deleted(mut run: Run) -> Run {
+        run.set_deleted();
+        run
+    }
+
+    #[test]
+    fn deleting_within_a_run_matches_split_mark_and_merge() {
+        // A typed word with tombstones on both sides that it continues or not.
+        let layouts = [
+            vec![Run::new(10, 4, 9, NO_LV)],
+            vec![
+                deleted(Run::new(6, 4, 5, NO_LV)),
+                Run::new(10, 4, 9, NO_LV),
+                deleted(Run::new(14, 3, 13, NO_LV)),
+            ],
+            vec![
+                deleted(Run::new(0, 2, NO_LV, NO_LV)),
+                Run::new(10, 4, 9, NO_LV),
+                deleted(Run::new(20, 3, 13, NO_LV)),
+            ],
+        ];
+        for runs in layouts {
+            let j = runs.iter().position(|r| !r.deleted()).unwrap_or(0);
+            for off in 0..4 {
+                for d in 1..=4 - off {
+                    let mut fast = runs.clone();
+                    delete_in_run(&mut fast, j, off, d, &OneClock);
+                    let mut slow = runs.clone();
+                    let mut k = if off == 0 {
+                        j
+                    } else {
+                        split_run(&mut slow, j, off)
+                    };
+                    mark_deleted(&mut slow, &mut k, d, Len::default(), &mut Vec::new());
+                    merge_runs(&mut slow, 0, usize::MAX, &OneClock);
+                    assert_eq!(fast, slow, "{runs:?}: delete {d} from {off}");
+                }
+            }
         }
     }
 }
