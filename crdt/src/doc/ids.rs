@@ -93,25 +93,34 @@ impl IdMap {
     #[inline]
     pub(crate) fn assign(&mut self, agent: Agent, len: u32) -> Lv {
         let lv = self.next_lv;
+        self.next_lv += len;
         let info = &mut self.agents[agent as usize];
         let seq = info.next_seq;
         info.next_seq += len;
+        if let Some(r) = self.runs.last_mut()
+            && r.agent == agent
+            && r.seq + r.len == seq
+            && r.lv + r.len == lv
+        {
+            // Typing on: the last run is the agent's last run too (an agent's sequence numbers
+            // are assigned in order), and both grow.
+            r.len += len;
+            if let Some((s, l, n)) = info.runs.last_mut() {
+                debug_assert!(*s + *n == seq && *l + *n == lv);
+                *n += len;
+            }
+            return lv;
+        }
         match info.runs.last_mut() {
             Some((s, l, n)) if *s + *n == seq && *l + *n == lv => *n += len,
             _ => info.runs.push((seq, lv, len)),
         }
-        match self.runs.last_mut() {
-            Some(r) if r.agent == agent && r.seq + r.len == seq && r.lv + r.len == lv => {
-                r.len += len;
-            }
-            _ => self.runs.push(IdRun {
-                lv,
-                agent,
-                seq,
-                len,
-            }),
-        }
-        self.next_lv += len;
+        self.runs.push(IdRun {
+            lv,
+            agent,
+            seq,
+            len,
+        });
         lv
     }
 
