@@ -75,6 +75,8 @@ impl DelLog {
     /// one (`dseq >= self.end()`), as a replica's own deletions are.
     pub(crate) fn append(&mut self, ids: &impl LvInfo, dseq: u32, lv: Lv, n: u32) {
         if let Some(last) = self.runs.last_mut()
+            // Only a deletion next to the last one's targets can continue it.
+            && (last.target + last.len == lv || lv + n == last.target)
             && extend(last, ids, dseq, lv, n, false)
         {
             return;
