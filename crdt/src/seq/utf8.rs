@@ -31,7 +31,7 @@ pub(crate) fn count_chars(s: &[u8]) -> usize {
 /// Byte offset of the `n`-th char of `s` (`s.len()` when `s` has `n` chars or fewer).
 pub(crate) fn char_to_byte(bytes: &[u8], n: usize) -> usize {
     let (seen, _, base) = whole_blocks(
-        bytes,
+        bytes.chunks_exact(BLOCK),
         |block| {
             let c = chars_in(block);
             (c, c)
@@ -44,8 +44,17 @@ pub(crate) fn char_to_byte(bytes: &[u8], n: usize) -> usize {
 /// Byte offset of the `k`-th char of `s` counted back from its end (`k >= 1`; 0 when `s` has
 /// `k` chars or fewer).
 pub(crate) fn char_from_end(s: &[u8], k: usize) -> usize {
-    let mut seen = 0;
-    for (i, &b) in s.iter().enumerate().rev() {
+    // Whole blocks at the end holding fewer than `k` char starts are counted, not searched.
+    let (mut seen, _, cut) = whole_blocks(
+        s.rchunks_exact(BLOCK),
+        |block| {
+            let c = chars_in(block);
+            (c, c)
+        },
+        k.saturating_sub(1),
+    );
+    let head = s.get(..s.len() - cut).unwrap_or_default();
+    for (i, &b) in head.iter().enumerate().rev() {
         if starts_char(b) {
             seen += 1;
             if seen == k {
@@ -56,18 +65,19 @@ pub(crate) fn char_from_end(s: &[u8], k: usize) -> usize {
     0
 }
 
-/// Skips the whole blocks at the start of `bytes` whose `(count, measure)` (from `f`) keeps the
-/// summed measure at most `limit`; returns the summed count and measure and the bytes skipped. WebAssembly
-/// builds skip nothing and leave the work to the byte-by-byte loops: without vector
-/// instructions blocks gain little there, and their unrolled bodies cost package size.
+/// Skips the whole blocks of `blocks` (a slice's chunks of [`BLOCK`] bytes, from its start or
+/// its end) whose `(count, measure)` (from `f`) keeps the summed measure at most `limit`; returns
+/// the summed count and measure and the bytes skipped. WebAssembly builds skip nothing and leave
+/// the work to the byte-by-byte loops: without vector instructions blocks gain little there, and
+/// their unrolled bodies cost package size.
 #[cfg(not(target_arch = "wasm32"))]
-fn whole_blocks(
-    bytes: &[u8],
+fn whole_blocks<'a>(
+    blocks: impl Iterator<Item = &'a [u8]>,
     f: impl Fn(&[u8; BLOCK]) -> (usize, usize),
     limit: usize,
 ) -> (usize, usize, usize) {
     let (mut count, mut measure, mut base) = (0usize, 0usize, 0usize);
-    for block in bytes.chunks_exact(BLOCK) {
+    for block in blocks {
         let Ok(block) = <&[u8; BLOCK]>::try_from(block) else {
             break;
         };
@@ -81,8 +91,8 @@ fn whole_blocks(
 }
 
 #[cfg(target_arch = "wasm32")]
-fn whole_blocks(
-    _: &[u8],
+fn whole_blocks<'a>(
+    _: impl Iterator<Item = &'a [u8]>,
     _: impl Fn(&[u8; BLOCK]) -> (usize, usize),
     _: usize,
 ) -> (usize, usize, usize) {
@@ -106,7 +116,7 @@ pub(crate) fn chars_and_utf16(bytes: &[u8]) -> (usize, usize) {
         return (bytes.len(), bytes.len());
     }
     let chars = count_chars(bytes);
-    let (long, _, base) = whole_blocks(bytes, |block| (longs_in(block), 0), 0);
+    let (long, _, base) = whole_blocks(bytes.chunks_exact(BLOCK), |block| (longs_in(block), 0), 0);
     let tail = bytes.get(base..).unwrap_or_default();
     (
         chars,
@@ -117,7 +127,7 @@ pub(crate) fn chars_and_utf16(bytes: &[u8]) -> (usize, usize) {
 /// The char index at UTF-16 offset `off` of `s`; `None` inside a surrogate pair or past the end.
 pub(crate) fn utf16_to_char(bytes: &[u8], off: usize) -> Option<usize> {
     let (mut chars, mut units, base) = whole_blocks(
-        bytes,
+        bytes.chunks_exact(BLOCK),
         |block| {
             let c = chars_in(block);
             (c, c + longs_in(block))
