@@ -51,6 +51,7 @@ impl Len {
     }
 
     /// Measures UTF-8 text given as bytes.
+    #[inline]
     pub(crate) fn of_bytes(s: &[u8]) -> Self {
         let (chars, utf16) = super::utf8::chars_and_utf16(s);
         Self {
