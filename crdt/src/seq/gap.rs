@@ -58,6 +58,16 @@ impl GapBuf {
         self.gap = to;
     }
 
+    /// Gives back spare capacity (see [`Buf::release_spare`]): closes the gap and keeps room
+    /// for as much text again.
+    fn shrink(&mut self) {
+        let n = self.text_len();
+        self.move_gap(n);
+        self.bytes.truncate(n);
+        self.gap_len = 0;
+        self.bytes.shrink_to(2 * n);
+    }
+
     /// Moves the gap to byte `to` with room for at least `n` bytes in it.
     fn open_gap(&mut self, to: usize, n: usize) {
         self.move_gap(to);
@@ -103,11 +113,17 @@ impl GapBuf {
     }
 
     /// Byte range of the `n` chars from char `at`.
+    #[inline]
     fn byte_range(&self, len: Len, at: usize, n: usize) -> (usize, usize) {
-        let start = self.byte_at(len, at);
         if len.is_uniform() {
-            return (start, start + n);
+            return (at, at + n);
         }
+        self.counted_range(len, at, n)
+    }
+
+    /// [`GapBuf::byte_range`] in text that is not all ASCII.
+    fn counted_range(&self, len: Len, at: usize, n: usize) -> (usize, usize) {
+        let start = self.byte_at(len, at);
         let tail = self.whole().get(start..).unwrap_or_default();
         (start, start + char_to_byte(tail, n))
     }
@@ -234,13 +250,10 @@ impl Buf for GapBuf {
         }
     }
 
+    #[inline]
     fn release_spare(&mut self) {
-        let n = self.text_len();
-        if sparse(n, self.bytes.capacity()) {
-            self.move_gap(n);
-            self.bytes.truncate(n);
-            self.gap_len = 0;
-            self.bytes.shrink_to(2 * n);
+        if sparse(self.text_len(), self.bytes.capacity()) {
+            self.shrink();
         }
     }
 }
