@@ -58,6 +58,12 @@ impl GapBuf {
         self.gap = to;
     }
 
+    /// [`Buf::measure_range`] in text that is not all ASCII.
+    fn measure_counted(&self, len: Len, at: usize, n: usize) -> Len {
+        let (start, end) = self.counted_range(len, at, n);
+        Len::of_bytes(self.whole().get(start..end).unwrap_or_default())
+    }
+
     /// Gives back spare capacity (see [`Buf::release_spare`]): closes the gap and keeps room
     /// for as much text again.
     fn shrink(&mut self) {
@@ -230,12 +236,12 @@ impl Buf for GapBuf {
         )
     }
 
+    #[inline]
     fn measure_range(&self, len: Len, at: usize, n: usize) -> Len {
         if len.is_uniform() {
             return Len::uniform(n as u32);
         }
-        let (start, end) = self.byte_range(len, at, n);
-        Len::of_bytes(self.whole().get(start..end).unwrap_or_default())
+        self.measure_counted(len, at, n)
     }
 
     fn to_elems(&self, len: Len, unit: Unit, off: usize) -> Option<usize> {

@@ -488,10 +488,16 @@ impl<B: Buf> SeqTree<B> {
 
     /// Splits the run at `place` so that the place falls on a run boundary; returns the run
     /// index that now starts at the place.
+    #[inline]
     pub(crate) fn split_at(&mut self, place: Place) -> usize {
         if place.off == 0 {
             return place.run;
         }
+        self.split_inside(place)
+    }
+
+    /// [`SeqTree::split_at`] inside a run.
+    fn split_inside(&mut self, place: Place) -> usize {
         self.hot = None;
         split_run(&mut self.leaf_mut(place.leaf).runs, place.run, place.off)
     }
