@@ -542,11 +542,7 @@ impl<B: Buf> SeqTree<B> {
         }
         let l = self.leaf_mut(leaf);
         let merged = match run.checked_sub(1).and_then(|p| l.runs.get_mut(p)) {
-            Some(prev)
-                if prev.continues_into(&new)
-                    && prev.len() + new.len() <= MAX_RUN_LEN
-                    && info.contiguous(new.lv - 1, new.lv) =>
-            {
+            Some(prev) if joins(prev, &new, info) => {
                 prev.extend(new.len());
                 true
             }
@@ -1012,13 +1008,7 @@ impl<B: Buf> SeqTree<B> {
                         piece.set_deleted();
                     }
                     match runs.last_mut() {
-                        Some(prev)
-                            if prev.continues_into(&piece)
-                                && prev.len() + piece.len() <= MAX_RUN_LEN
-                                && info.contiguous(prev.end() - 1, piece.lv) =>
-                        {
-                            prev.extend(piece.len());
-                        }
+                        Some(prev) if joins(prev, &piece, info) => prev.extend(piece.len()),
                         _ => runs.push(piece),
                     }
                 }
@@ -1204,12 +1194,6 @@ fn delete_in_run(runs: &mut Vec<Run>, j: usize, off: u32, d: u32, info: &impl Lv
     let run = runs[j];
     let mut dead = Run::new(run.lv + off, d, run.origin_left_at(off), run.or);
     dead.set_deleted();
-    // `a` continues into `b`, short enough to be one run.
-    let joins = |a: &Run, b: &Run| {
-        a.continues_into(b)
-            && a.len() + b.len() <= MAX_RUN_LEN
-            && info.contiguous(a.end() - 1, b.lv)
-    };
     let tail = off + d < run.len();
     if off == 0 {
         if !tail {
@@ -1217,10 +1201,10 @@ fn delete_in_run(runs: &mut Vec<Run>, j: usize, off: u32, d: u32, info: &impl Lv
             merge_runs(runs, j.saturating_sub(1), j + 2, info);
             return;
         }
-        let mut rest = run;
-        let rest = rest.truncate(d as usize);
+        // `run` cut after the deleted elements: the visible rest.
+        let rest = { run }.truncate(d as usize);
         match j.checked_sub(1).map(|p| &mut runs[p]) {
-            Some(prev) if joins(prev, &dead) => {
+            Some(prev) if joins(prev, &dead, info) => {
                 prev.extend(d);
                 runs[j] = rest;
             }
@@ -1235,19 +1219,24 @@ fn delete_in_run(runs: &mut Vec<Run>, j: usize, off: u32, d: u32, info: &impl Lv
     let rest = head.truncate(off as usize);
     runs[j] = head;
     if tail {
-        let mut rest = rest;
-        let after = rest.truncate(d as usize);
+        let after = { rest }.truncate(d as usize);
         runs.splice(j + 1..j + 1, [dead, after]);
         return;
     }
     match runs.get_mut(j + 1) {
-        Some(next) if joins(&dead, next) => {
+        Some(next) if joins(&dead, next, info) => {
             let mut grown = Run::new(dead.lv, d + next.len(), dead.ol, next.or);
             grown.set_deleted();
             *next = grown;
         }
         _ => runs.insert(j + 1, dead),
     }
+}
+
+/// True when run `b` continues run `a` ([`Span::can_append`], with consecutive ids of one
+/// replica) and both fit in one run.
+fn joins(a: &Run, b: &Run, info: &impl LvInfo) -> bool {
+    a.can_append(b) && a.len() + b.len() <= MAX_RUN_LEN && info.contiguous(a.end() - 1, b.lv)
 }
 
 /// Merges neighbouring runs in `from..to` (clamped) that continue one another.
@@ -1257,10 +1246,7 @@ fn merge_runs(runs: &mut Vec<Run>, from: usize, to: usize, info: &impl LvInfo) {
     let mut end = to;
     while i + 1 < end {
         let (a, b) = (runs[i], runs[i + 1]);
-        if a.can_append(&b)
-            && a.len() + b.len() <= MAX_RUN_LEN
-            && info.contiguous(a.end() - 1, b.lv)
-        {
+        if joins(&a, &b, info) {
             runs[i].append(b);
             runs.remove(i + 1);
             end -= 1;
