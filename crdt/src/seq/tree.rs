@@ -850,7 +850,7 @@ impl<B: Buf> SeqTree<B> {
             l.runs[k].truncate(keep as usize);
             match l.runs.get_mut(k + 1) {
                 // Consecutive backspaces: the tombstone goes in front of the previous one.
-                Some(next) if dead.continues_into(next) && info.contiguous(last, next.lv) => {
+                Some(next) if joins(&dead, next, info) => {
                     let grown = Run::new(last, next.len() + 1, dead.ol, next.or);
                     *next = grown;
                     next.set_deleted();
